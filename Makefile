@@ -1,0 +1,59 @@
+# Containers & Kubernetes from Scratch — the two commands learners need are
+# `make lab` and `make test`; the rest are instructor targets (see grader/README.md).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test lint release check-release autograde feedback grades bench doctor clean
+
+# Create the virtual environment and install the course once; re-run only when
+# pyproject.toml changes.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[course,test]"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## make lab: JupyterLab on course/, the start-here notebook open.
+lab: $(STAMP)
+	$(BIN)/python -m fromscratch doctor --short || true
+	cd course && ../$(BIN)/jupyter lab 00-start-here/start-here.ipynb \
+	    --ServerApp.root_dir=. --ip=127.0.0.1
+
+## make test: library, notebooks, grading pipeline; non-zero on any failure.
+test: $(STAMP)
+	$(BIN)/ruff check lib tests grader bench solutions
+	$(BIN)/python -m fromscratch doctor
+	$(BIN)/python -m pytest tests
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests grader bench solutions
+
+## Instructor targets (nbgrader from the command line; see grader/README.md).
+release: $(STAMP)
+	$(BIN)/python -m grader release
+
+check-release: $(STAMP)
+	$(BIN)/python -m grader check
+
+autograde: $(STAMP)
+	$(BIN)/python -m grader autograde $(ASSIGNMENT)
+
+feedback: $(STAMP)
+	$(BIN)/python -m grader feedback $(ASSIGNMENT)
+
+grades: $(STAMP)
+	$(BIN)/python -m grader grades
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+doctor: $(STAMP)
+	$(BIN)/python -m fromscratch doctor
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""controllers (filled in by its chapter)."""

@@ -1,0 +1,1 @@
+"""image (filled in by its chapter)."""
