@@ -33,8 +33,11 @@ from decimal import Decimal
 
 from fromscratch.exercises import pluggable
 
+# suffix -> multiplier (binary SI) or power of ten (decimal SI)
 BINARY_SI: dict[str, int] = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-DECIMAL_SI: dict[str, int] = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+DECIMAL_SI: dict[str, int] = {
+    "n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18,
+}
 SUFFIX_CHARACTERS = set("eEinumkKMGTP")
 DIGITS = set("0123456789")
 NANO = Decimal("1e-9")
