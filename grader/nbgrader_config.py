@@ -1,0 +1,25 @@
+"""nbgrader configuration for the course (used by ``python -m grader`` and plain ``nbgrader``).
+
+Run nbgrader commands from this folder (``cd grader && nbgrader ...``) or through
+``python -m grader`` which passes this file explicitly.
+"""
+
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c = get_config()  # type: ignore[name-defined]  # noqa: F821 — provided by traitlets when loaded
+
+c.CourseDirectory.course_id = "fromscratch"
+# The instructor's working course: source/, release/, submitted/, autograded/, feedback/, gradebook.db.
+# Override with FROMSCRATCH_GRADER_ROOT to keep several classes apart.
+c.CourseDirectory.root = os.environ.get("FROMSCRATCH_GRADER_ROOT", os.path.join(HERE, "course"))
+
+# What a learner sees in place of a solution.
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Exercise notebooks start real processes and servers: allow time, but never forever.
+c.ExecutePreprocessor.timeout = 180
+c.Execute.timeout = 180
+c.Execute.kernel_name = "python3"
