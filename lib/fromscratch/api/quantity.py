@@ -16,7 +16,7 @@ What apimachinery does beyond the grammar, and so does this module:
 - ``n`` (nano) and ``u`` (micro) are accepted decimal suffixes too;
 - an exponent is an integer (``1e1.5`` is rejected);
 - values are kept to nano precision, rounding *up* in magnitude
-  (``0.0000000001`` becomes ``1n``) and saturate at 2^63-1;
+  (``0.0000000001`` becomes ``1n``); binary-SI values saturate at 2^63-1;
 - no white space anywhere (``" 1"`` and ``"1 "`` are errors).
 
 Simplification: we return a :class:`decimal.Decimal` instead of a Quantity
@@ -42,9 +42,10 @@ SUFFIX_CHARACTERS = set("eEinumkKMGTP")
 DIGITS = set("0123456789")
 NANO = Decimal("1e-9")
 MAX_ALLOWED = Decimal(2**63 - 1)  # apimachinery's maxAllowed: the largest int64
+MAX_EXPONENT = 10_000  # simplification: apimachinery wraps absurd exponents at int32; we refuse them
 
 # Enough digits for any value up to 2^63 at nano precision, with room to spare.
-_CONTEXT = decimal.Context(prec=60, Emax=999_999, Emin=-999_999)
+_CONTEXT = decimal.Context(prec=60, Emax=99_999, Emin=-99_999)
 
 
 class QuantityError(ValueError):
@@ -93,7 +94,8 @@ def _multiplier(suffix: str, text: str) -> Decimal:
             exponent = int(suffix[1:])
         except ValueError:
             raise QuantityError(f"quantity {text!r} has a malformed exponent {suffix!r}") from None
-        exponent = max(-100, min(100, exponent))  # beyond ±100 it saturates or rounds anyway
+        if abs(exponent) > MAX_EXPONENT:
+            raise QuantityError(f"quantity {text!r}: exponent beyond ±{MAX_EXPONENT} is not supported")
         return _CONTEXT.power(Decimal(10), exponent)
     raise QuantityError(
         f"quantity {text!r} has unknown suffix {suffix!r}; expected one of "
@@ -116,10 +118,12 @@ def parse_quantity(text: str) -> Decimal:
     if digits.endswith("."):
         digits += "0"
     magnitude = _CONTEXT.multiply(Decimal(digits), _multiplier(suffix, text))
-    # keep nano precision, rounding up in magnitude, then saturate at 2^63-1
-    if magnitude > MAX_ALLOWED:
+    # keep nano precision, rounding up in magnitude ("you asked for some, you get some")
+    if magnitude.as_tuple().exponent < -9:  # type: ignore[operator]
+        magnitude = magnitude.quantize(NANO, rounding=decimal.ROUND_UP, context=_CONTEXT)
+    # subtle: apimachinery caps only binary-SI quantities ("9Ei"); "12E" stays 1.2e19
+    if suffix in BINARY_SI and magnitude > MAX_ALLOWED:
         magnitude = MAX_ALLOWED
-    magnitude = magnitude.quantize(NANO, rounding=decimal.ROUND_UP, context=_CONTEXT)
     value = -magnitude if sign == "-" else magnitude
     # tidy the representation: Decimal('2000'), not Decimal('2E+3') or Decimal('2000.000000000')
     if value == value.to_integral_value():
