@@ -71,6 +71,12 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                        ctypes.c_ulong]
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 
 
 def describe_flags(flags: int) -> str:
@@ -143,3 +149,8 @@ def setdomainname(name: str) -> None:
     """``setdomainname(2)``: the NIS domain name, the UTS namespace's other field."""
     raw = name.encode()
     _check(_libc.setdomainname(raw, len(raw)), f"setdomainname({name!r})")
+
+
+def prctl(option: int, arg: int = 0) -> int:
+    """``prctl(2)`` with one argument, e.g. ``prctl(PR_SET_PDEATHSIG, SIGKILL)``."""
+    return _check(_libc.prctl(option, arg, 0, 0, 0), f"prctl({option}, {arg})")
