@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test lint release check-release autograde feedback grades bench doctor clean
+.PHONY: lab test test-notebooks venv lint release check-release autograde feedback grades bench doctor clean
 
 # Create the virtual environment and install the course once; re-run only when
 # pyproject.toml changes.
@@ -29,6 +29,14 @@ test: $(STAMP)
 	$(BIN)/ruff check lib tests grader bench solutions
 	$(BIN)/python -m fromscratch doctor
 	$(BIN)/python -m pytest tests
+	$(MAKE) test-notebooks
+
+## nbval (lax) over every lesson in course/ and every solution notebook, each in a fresh kernel.
+test-notebooks: $(STAMP)
+	rm -rf build/notebooks
+	$(BIN)/python -m grader sources build/notebooks
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider \
+	    $$($(BIN)/python -m grader lessons) build/notebooks/source/*/*.ipynb
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests grader bench solutions

@@ -3,6 +3,7 @@
     release              regenerate course/ from solutions/ (make release)
     check                fail if course/ is stale, leaks a solution, or carries outputs
     sources DIR          write the nbgrader source notebooks (with solutions) under DIR
+    lessons              list the lesson notebooks in course/ (for nbval)
     collect DIR          copy submissions DIR/<student>/<chapter>/*.ipynb into the course
     autograde [CHAPTER]  autograde every submission (or one chapter)
     feedback [CHAPTER]   HTML feedback for every autograded submission
@@ -52,6 +53,10 @@ def main(argv: list[str]) -> int:
             target = Path(args[0]) if args else Path("build/sources")
             built = build.build_sources(target)
             print(f"wrote {sum(map(len, built.values()))} source notebooks into {target / 'source'}")
+        elif command == "lessons":
+            for chapter in build.chapters():
+                for source in chapter.lessons:
+                    print((build.COURSE / chapter.name / f"{source.stem}.ipynb").relative_to(build.REPO))
         elif command == "collect":
             return _collect(Path(args[0]), root)
         elif command == "autograde":

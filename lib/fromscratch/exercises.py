@@ -94,8 +94,28 @@ def pluggable(name: str) -> Callable[[F], F]:
     return decorate
 
 
+def _discover() -> None:
+    """Import every ``fromscratch`` module, so each registers its plug points.
+
+    Safe by design: importing a library module starts nothing (no threads, no processes).
+    """
+    import importlib
+    import pkgutil
+
+    import fromscratch
+
+    for info in pkgutil.walk_packages(fromscratch.__path__, "fromscratch."):
+        if not info.name.endswith("__main__"):
+            try:
+                importlib.import_module(info.name)
+            except ImportError:
+                continue  # an optional piece whose dependencies are missing here
+
+
 def plug_point(name: str) -> PlugPoint:
-    """The registered plug point ``name`` (importing the library module registers it)."""
+    """The registered plug point ``name``, importing the library module that defines it."""
+    if name not in _REGISTRY:
+        _discover()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -103,7 +123,8 @@ def plug_point(name: str) -> PlugPoint:
 
 
 def names() -> list[str]:
-    """All registered plug point names, sorted."""
+    """All plug point names in the library, sorted."""
+    _discover()
     return sorted(_REGISTRY)
 
 
