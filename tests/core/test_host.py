@@ -1,6 +1,7 @@
 """The host probe: right answers about this machine, and it never changes the host."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -18,11 +19,11 @@ def _mounts() -> str:
 @needs_linux
 def test_probe_leaves_mounts_and_namespaces_as_they_were():
     before_mounts = _mounts()
-    before_ns = {p: __import__("os").readlink(f"/proc/self/ns/{p}") for p in ("mnt", "net", "pid")}
+    before_ns = {p: os.readlink(f"/proc/self/ns/{p}") for p in ("mnt", "net", "pid")}
     host.probe.cache_clear()
     host.probe()
     assert _mounts() == before_mounts
-    after_ns = {p: __import__("os").readlink(f"/proc/self/ns/{p}") for p in ("mnt", "net", "pid")}
+    after_ns = {p: os.readlink(f"/proc/self/ns/{p}") for p in ("mnt", "net", "pid")}
     assert after_ns == before_ns
 
 
@@ -76,3 +77,26 @@ def test_doctor_rejects_unknown_options():
     result = subprocess.run([sys.executable, "-m", "fromscratch", "doctor", "--bogus"],
                             capture_output=True, text=True)
     assert result.returncode == 2 and "--bogus" in result.stderr
+
+
+@needs_root
+def test_probe_runs_without_root_and_finds_the_rootless_mode():
+    # the same probe as an ordinary user (a forked child that dropped root): no root needed,
+    # and where user namespaces are allowed it chooses rootless
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            host._drop_to_nobody()
+            host.probe.cache_clear()
+            os.write(write_end, host.probe().to_json().encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end) as pipe:
+        output = pipe.read()
+    os.waitpid(pid, 0)
+    report = json.loads(output)
+    assert report["is_root"] is False and report["uid"] == host.NOBODY
+    assert report["mode"] == ("rootless" if report["rootless_namespaces"] else "simulated")
+    assert report["user_namespaces"] == host.probe().user_namespaces
