@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# JupyterLab refuses to run as root unless asked; in a container or VM root is normal.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
 .PHONY: lab test test-notebooks venv lint release check-release autograde feedback grades bench doctor clean
 
@@ -22,7 +24,7 @@ venv: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/python -m fromscratch doctor --short || true
 	cd course && ../$(BIN)/jupyter lab 00-start-here/start-here.ipynb \
-	    --ServerApp.root_dir=. --ip=127.0.0.1
+	    --ServerApp.root_dir=. --ip=127.0.0.1 $(ALLOW_ROOT)
 
 ## make test: library, notebooks, grading pipeline; non-zero on any failure.
 test: $(STAMP)
