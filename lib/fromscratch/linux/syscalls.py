@@ -21,6 +21,7 @@ import ctypes
 import ctypes.util
 import os
 import platform
+import sys
 
 # -- namespace flags, from <linux/sched.h> (see namespaces(7)) ----------------
 CLONE_NEWNS = 0x00020000  # mount namespace (the first one, hence the vague name)
@@ -63,16 +64,32 @@ FLAG_NAMES: dict[int, str] = {
 # glibc 2.36 has no pivot_root() wrapper; call it by number (asm/unistd.h).
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "armv7l": 218, "ppc64le": 203, "s390x": 217}
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.unshare.argtypes = [ctypes.c_int]
-_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                        ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-_libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
-                        ctypes.c_ulong]
+
+class _NotLinux:
+    """Stands in for libc off Linux: the constants stay importable, every call fails."""
+
+    def __getattr__(self, name: str) -> object:
+        def unsupported(*_args: object) -> int:
+            ctypes.set_errno(38)  # ENOSYS
+            return -1
+
+        return unsupported
+
+
+_libc: ctypes.CDLL | _NotLinux
+if sys.platform == "linux":
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    _libc.unshare.argtypes = [ctypes.c_int]
+    _libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                            ctypes.c_char_p]
+    _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    _libc.setdomainname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
+                            ctypes.c_ulong]
+else:
+    _libc = _NotLinux()
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
