@@ -171,12 +171,15 @@ def _parent_dirs(changes: Iterable[Change]) -> list[str]:
 
 
 def write_changes_tar(
-    root: str | os.PathLike[str], changes: Sequence[Change], out: BinaryIO
+    root: str | os.PathLike[str], changes: Sequence[Change], out: BinaryIO,
+    *, owner: tuple[int, int] | None = None,
 ) -> None:
     """Write ``changes`` of the tree at ``root`` as an OCI layer tar into ``out``.
 
     Parent directories are included so the tar extracts on its own (as Docker does).
+    ``owner`` (uid, gid) is given to the changed entries (``COPY --chown``); others get 0:0.
     """
+    changed = {c.path for c in changes}
     base = Path(root)
     with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as archive:
         entries = [Change(p, "modify") for p in _parent_dirs(changes)] + list(changes)
@@ -188,7 +191,7 @@ def write_changes_tar(
                 continue
             full = base / change.path
             info = archive.gettarinfo(str(full), arcname=change.path)
-            info.uid = info.gid = 0
+            info.uid, info.gid = owner if owner and change.path in changed else (0, 0)
             info.uname = info.gname = ""
             if info.isreg():
                 with open(full, "rb") as content:
@@ -220,12 +223,13 @@ def gzip_layer(tar_path: str | os.PathLike[str], out_path: str | os.PathLike[str
 
 
 def layer_from_changes(
-    root: str | os.PathLike[str], changes: Sequence[Change], out_path: str | os.PathLike[str]
+    root: str | os.PathLike[str], changes: Sequence[Change], out_path: str | os.PathLike[str],
+    *, owner: tuple[int, int] | None = None,
 ) -> LayerBlob:
     """Changes -> gzip layer blob at ``out_path`` (via an uncompressed tar next to it)."""
     tmp = Path(f"{os.fspath(out_path)}.tar")
     with open(tmp, "wb") as raw:
-        write_changes_tar(root, changes, raw)
+        write_changes_tar(root, changes, raw, owner=owner)
     try:
         return gzip_layer(tmp, out_path)
     finally:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,12 @@ class ImageNotFound(LookupError):
 
 class CorruptBlob(ValueError):
     """A blob's content does not match its digest or size."""
+
+
+def host_architecture() -> str:
+    """The OCI/Go name of this machine's architecture (``amd64``, ``arm64`` …)."""
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm"}.get(machine, machine)
 
 
 def canonical_json(value: Any) -> bytes:

@@ -78,13 +78,19 @@ class ImageStore:
 
     def layer_dirs(self, image: Image, *, userxattr: bool = False) -> list[Path]:
         """Every layer of ``image`` unpacked, bottom first: the lowerdir stack."""
-        return [self.layer_dir(layer, userxattr=userxattr) for layer in image.layers]
+        return self.layer_dirs_for(image.layers, userxattr=userxattr)
+
+    def layer_dirs_for(self, layers: list[Descriptor], *, userxattr: bool = False) -> list[Path]:
+        return [self.layer_dir(layer, userxattr=userxattr) for layer in layers]
 
     def unpack(self, image: Image, rootfs: str | os.PathLike[str]) -> Path:
         """Flatten all layers into one directory, like ``umoci unpack`` (no overlay needed)."""
+        return self.unpack_layers(image.layers, rootfs)
+
+    def unpack_layers(self, layers: list[Descriptor], rootfs: str | os.PathLike[str]) -> Path:
         target = Path(rootfs)
         target.mkdir(parents=True, exist_ok=True)
-        for layer in image.layers:
+        for layer in layers:
             extract_layer(self.layout.blob_path(layer["digest"]), target, whiteouts="apply")
         return target
 
