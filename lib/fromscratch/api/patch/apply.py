@@ -51,9 +51,8 @@ def with_last_applied(config: dict[str, Json]) -> dict[str, Json]:
     bare = copy.deepcopy(config)
     annotations = bare.setdefault("metadata", {}).setdefault("annotations", {})
     annotations.pop(LAST_APPLIED, None)
-    if not annotations:
-        del bare["metadata"]["annotations"]
-    # kubectl stores compact JSON with sorted keys and a trailing newline
+    # kubectl stores compact JSON with sorted keys and a trailing newline; the
+    # annotations map stays, empty, which is why real values contain "annotations":{}
     text = json.dumps(bare, sort_keys=True, separators=(",", ":")) + "\n"
     result = copy.deepcopy(config)
     result.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] = text
