@@ -115,7 +115,7 @@ class SimKernel:
         if version not in (1, 2):
             raise ValueError(f"cgroup version must be 1 or 2, got {version!r}")
         self.version, self.cpus = version, cpus
-        self.root = SimGroup(name="")
+        self.root = SimGroup(name="", present_in=set(V1_HIERARCHIES) | {""})
         if version == 2:
             # like a systemd host: the root hands cpu, memory and pids down
             self.root.subtree_control = set(V2_CONTROLLERS)
@@ -148,24 +148,25 @@ class SimKernel:
                 raise _fail(errno.ENOENT, path)
         return parts
 
-    def _walk(self, parts: list[str], path: str) -> SimGroup:
+    def _walk(self, parts: list[str], hierarchy: str, path: str) -> SimGroup:
         node = self.root
         for part in parts:
-            if part not in node.children:
+            child = node.children.get(part)
+            if child is None or hierarchy not in child.present_in:
                 raise _fail(errno.ENOENT, path)
-            node = node.children[part]
+            node = child
         return node
 
-    def _locate(self, path: str) -> tuple[SimGroup | None, str | None, str]:
+    def _locate(self, path: str) -> tuple[SimGroup, str | None, str]:
         """(group, file name or None for a directory, v1 hierarchy or "")."""
         parts = self._split(path)
         hierarchy = parts.pop(0) if self.version == 1 else ""
         try:
-            return self._walk(parts, path), None, hierarchy
+            return self._walk(parts, hierarchy, path), None, hierarchy
         except OSError:
             if not parts:
                 raise
-            return self._walk(parts[:-1], path), parts[-1], hierarchy
+            return self._walk(parts[:-1], hierarchy, path), parts[-1], hierarchy
 
     # ---------------------------------------------------------- directories
     def exists(self, path: str) -> bool:
@@ -176,26 +177,30 @@ class SimKernel:
         return filename is None or filename in self._files(group, hierarchy)
 
     def mkdir(self, path: str) -> None:
-        group, name, _ = self._locate(path)
-        if name is None:
+        group, name, hierarchy = self._locate(path)
+        if name is None or name in self._files(group, hierarchy):
             raise _fail(errno.EEXIST, path)
-        if name in self._files(group, _):
-            raise _fail(errno.EEXIST, path)
-        group.children[name] = SimGroup(name=name, parent=group)
+        # v1: the same group may already have its directory in another hierarchy
+        child = group.children.setdefault(name, SimGroup(name=name, parent=group))
+        child.present_in.add(hierarchy)
 
     def rmdir(self, path: str) -> None:
-        group, name, _ = self._locate(path)
+        group, name, hierarchy = self._locate(path)
         if name is not None:
-            raise _fail(errno.ENOTDIR if name in self._files(group, _) else errno.ENOENT, path)
-        if group is self.root or group.children or group.procs:
+            raise _fail(errno.ENOTDIR if name in self._files(group, hierarchy) else errno.ENOENT, path)
+        children = [c for c in group.children.values() if hierarchy in c.present_in]
+        if group is self.root or children or group.procs:
             raise _fail(errno.EBUSY, path)
-        del group.parent.children[group.name]  # type: ignore[union-attr]
+        group.present_in.discard(hierarchy)
+        if not group.present_in:
+            del group.parent.children[group.name]  # type: ignore[union-attr]
 
     def listdir(self, path: str) -> list[str]:
         group, name, hierarchy = self._locate(path)
         if name is not None:
             raise _fail(errno.ENOTDIR, path)
-        return sorted(self._files(group, hierarchy)) + sorted(group.children)
+        return sorted(self._files(group, hierarchy)) + sorted(
+            name for name, child in group.children.items() if hierarchy in child.present_in)
 
     # ---------------------------------------------------------- which files exist
     def _enabled(self, group: SimGroup) -> set[str]:

@@ -41,6 +41,8 @@ class SimGroup:
     children: dict[str, SimGroup] = field(default_factory=dict)
     procs: set[int] = field(default_factory=set)
     subtree_control: set[str] = field(default_factory=set)
+    # v1: the hierarchies whose directory exists for this group ("" on v2)
+    present_in: set[str] = field(default_factory=set)
     # limits
     quota_us: int | None = None
     period_us: int = 100_000
