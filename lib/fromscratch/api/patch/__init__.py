@@ -35,6 +35,7 @@ from fromscratch.api.patch.preconditions import (
 )
 from fromscratch.api.patch.strategic import merge_list_by_key, strategic_merge_patch
 
+json_patch = apply_json_patch  # the name the API server's PATCH handler uses
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
@@ -77,7 +78,7 @@ def apply_patch(obj: dict[str, Any], patch: Any, content_type: str, *,
 __all__ = [
     "APPLY_PATCH", "JSON_PATCH", "KIND_TYPES", "LAST_APPLIED", "MERGE_PATCH", "PATCH_TYPES",
     "STRATEGIC_MERGE_PATCH", "TYPES", "InvalidResourceVersion", "PatchError", "apply_json_patch",
-    "apply_patch", "apply_patch_for", "create_merge_patch", "diff_maps", "json_equal",
+    "apply_patch", "apply_patch_for", "create_merge_patch", "diff_maps", "json_equal", "json_patch",
     "last_applied", "merge_list_by_key", "merge_patch", "parse_pointer", "parse_resource_version",
     "root_type", "strategic_merge_patch", "three_way_merge", "three_way_merge_patch",
     "two_way_merge", "update_conflicts", "with_last_applied",
