@@ -28,12 +28,17 @@ import re
 import socket
 import struct
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
-from pyroute2 import NetNS, netns
-from pyroute2.netlink.exceptions import NetlinkError
+try:
+    from pyroute2 import NetNS, netns
+    from pyroute2.netlink.exceptions import NetlinkError
+except ImportError:  # pragma: no cover - off Linux the simulated backend is used instead
+    NetNS = netns = None  # type: ignore[assignment,misc]
+    NetlinkError = OSError  # type: ignore[assignment,misc]
 
 from fromscratch import exercises
 from fromscratch.linux import spawn
@@ -189,6 +194,8 @@ class NetworkNamespace:
         except spawn.ChildError as err:
             if err.kind == "TimeoutError":
                 raise TimeoutError(f"{self.name}: {err.message}") from None
+            if err.kind == "OSError":  # e.g. ENETUNREACH: no interface on that subnet
+                raise OSError(err.errno, f"{self.name}: ping {address}: {err.message}") from None
             raise
 
 
@@ -254,19 +261,25 @@ def connect(a: NetworkNamespace, b: NetworkNamespace, address_a: str, address_b:
 
 @contextmanager
 def switched_network(names: list[str], subnet: str = "10.250.0.0/24", *,
-                     switch: str = "switch", bridge: str = "br0") -> Iterator[dict[str, NetworkNamespace]]:
+                     switch: str = "switch", bridge: str = "br0",
+                     namespace: Callable[[str], Any] | None = None) -> Iterator[dict[str, NetworkNamespace]]:
     """Several namespaces on one virtual switch: a bridge in its own namespace.
 
+    ``namespace`` makes one namespace from a name (default: a real
+    :class:`NetworkNamespace`; the simulated backend passes its own).
     Yields ``{name: namespace}`` (plus the ``switch`` namespace); node ``i`` has address
     ``.i+1`` on ``veth0``.  Everything is removed on exit, even after an error.
     """
     network = ipaddress.IPv4Network(subnet)
-    made: dict[str, NetworkNamespace] = {}
+    if len(names) + 2 > network.num_addresses:
+        raise ValueError(f"{subnet} has no room for {len(names)} nodes")
+    make = namespace or NetworkNamespace
+    made: dict[str, Any] = {}
     try:
-        hub = made[switch] = NetworkNamespace(switch)
+        hub = made[switch] = make(switch)
         hub.add_bridge(bridge)
         for number, name in enumerate(names, start=1):
-            node = made[name] = NetworkNamespace(name)
+            node = made[name] = make(name)
             port = check_ifname(f"p{number}-{name}"[:15])
             node.add_veth("veth0", hub, port)
             hub.attach(port, bridge)

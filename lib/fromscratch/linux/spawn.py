@@ -45,9 +45,9 @@ _HEADER = struct.Struct("!I")
 class ChildError(RuntimeError):
     """The callable raised inside the namespaced process; carries its traceback text."""
 
-    def __init__(self, kind: str, message: str, trace: str) -> None:
+    def __init__(self, kind: str, message: str, trace: str, errno: int | None = None) -> None:
         super().__init__(f"{kind}: {message}")
-        self.kind, self.message, self.trace = kind, message, trace
+        self.kind, self.message, self.trace, self.errno = kind, message, trace, errno
 
 
 # ---------------------------------------------------------------- the message pipe
@@ -142,7 +142,10 @@ class Process:
             return self.returncode
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
-            message = _receive(self._messages, deadline)
+            try:
+                message = _receive(self._messages, deadline)
+            except TimeoutError:
+                raise TimeoutError(f"process {self.pid} still running after {timeout}s") from None
             if message is None:
                 break
             self._reply = message
@@ -225,7 +228,9 @@ def _run_target(target: Target, before_exec: Callable[[], None] | None,
         _exit(stop.code if isinstance(stop.code, int) else 1)
     except BaseException as err:
         try:
-            _send(messages, "raised", type(err).__name__, str(err), traceback.format_exc())
+            text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+            _send(messages, "raised", type(err).__name__, text, traceback.format_exc(),
+                  getattr(err, "errno", None))
         finally:
             _exit(127 if isinstance(err, OSError) and not callable(target) else 1)
 
