@@ -209,6 +209,16 @@ def run_cpu(groups: list[SimGroup], processes: dict[int, SimProcess], cpus: int,
         caps[group] = max(0.0, min(limits)) if limits else float("inf")
     weights = {g: (g.weight if version == 2 else g.shares) for g in demands}
     grants = share_cpu(demands, caps, weights, cpus * tick_us)
+    # a quota covers the whole subtree: groups under one limited ancestor share its runtime
+    limited = sorted({a for g in grants for a in g.lineage() if a.quota_us is not None},
+                     key=lambda a: -len(a.lineage()))
+    for ancestor in limited:
+        below = [g for g in grants if ancestor in g.lineage()]
+        total = sum(grants[g] for g in below)
+        allowed = max(0.0, ancestor.runtime_left_us)
+        if total > allowed:
+            for g in below:
+                grants[g] *= allowed / total
     for group, granted in grants.items():
         unmet = demands[group] - granted
         for node in group.lineage():
