@@ -28,7 +28,7 @@ lab: $(STAMP)
 
 ## make test: library, notebooks, grading pipeline; non-zero on any failure.
 test: $(STAMP)
-	$(BIN)/ruff check lib tests grader bench solutions
+	$(BIN)/ruff check .
 	$(BIN)/python -m fromscratch doctor
 	$(BIN)/python -m pytest tests
 	$(MAKE) test-notebooks
@@ -41,7 +41,7 @@ test-notebooks: $(STAMP)
 	    $$($(BIN)/python -m grader lessons) build/notebooks/source/*/*.ipynb
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests grader bench solutions
+	$(BIN)/ruff check .
 
 ## Instructor targets (nbgrader from the command line; see grader/README.md).
 release: $(STAMP)

@@ -83,7 +83,9 @@ for i, (number, title, part) in enumerate(CHAPTERS):
     ax.add_patch(plt.Rectangle((i, 0), 0.9, 1, color=COLOURS[part], alpha=0.85))
     ax.text(i + 0.45, 0.5, f"{number}\n{title}", ha="center", va="center", fontsize=7.5,
             color="white", wrap=True)
-ax.set_xlim(0, len(CHAPTERS)); ax.set_ylim(-0.3, 1.2); ax.axis("off")
+ax.set_xlim(0, len(CHAPTERS))
+ax.set_ylim(-0.3, 1.2)
+ax.axis("off")
 for part, colour in COLOURS.items():
     ax.plot([], [], "s", color=colour, label=part)
 ax.legend(loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.35), frameon=False)
