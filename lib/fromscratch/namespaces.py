@@ -54,6 +54,11 @@ from fromscratch.sim import netns as sim_netns
 from fromscratch.sim.namespaces import SimKernel
 from fromscratch.sim.namespaces import pause as sim_pause
 
+try:  # the namespaces this Python process started in: never modified in place
+    _STARTED_IN = proc.namespace_ids("self")
+except OSError:  # not Linux: only the simulated backend is used
+    _STARTED_IN = {}
+
 
 class RealBackend:
     """The real kernel (as root, or rootless inside a user namespace)."""
@@ -94,10 +99,14 @@ class RealBackend:
     gethostname = staticmethod(socket.gethostname)
 
     def _refuse_on_host(self, kind: str, what: str) -> None:
+        here = proc.ns_inode("self", kind)
+        # "the host's" = where this Python process started, or where PID 1 lives
+        # (PID 1's links may be unreadable, e.g. under a hardened init)
+        on_host = here == _STARTED_IN.get(kind)
         try:
-            on_host = proc.ns_inode("self", kind) == proc.ns_inode(1, kind)
+            on_host = on_host or here == proc.ns_inode(1, kind)
         except (PermissionError, ProcessNotFound):
-            on_host = False
+            pass
         if on_host:
             raise PermissionError(1, f"refusing to {what} in the host's own {kind} namespace; "
                                   f"do it inside spawn(..., namespaces={{'{kind}'}})")
