@@ -108,6 +108,21 @@ def resolve_in_root(root: Path, path: str, *, follow_last: bool = False) -> Path
     return root.joinpath(*resolved)
 
 
+def lower_path(root: Path, path: str) -> Path | None:
+    """``root/path`` if every parent component is a real directory (no symlink), else None.
+
+    Whiteouts and opaque markers refer to what the lower layers hold *at that
+    path*; they never reach through a symlink, exactly as in an overlay stack.
+    """
+    current = root
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    for part in parts[:-1]:
+        current = current / part
+        if current.is_symlink() or not current.is_dir():
+            return None
+    return current / parts[-1] if parts else current
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -181,12 +196,14 @@ def extract_layer(
         if whiteouts == "apply":
             # 2. opaque dirs and whiteouts hide *lower* content: apply them before our entries
             for rel in opaque:
-                directory = resolve_in_root(root, rel, follow_last=True)
-                if directory.is_dir():
+                directory = lower_path(root, rel)
+                if directory and directory.is_dir() and not directory.is_symlink():
                     for child in directory.iterdir():
                         _remove(child)
             for rel in deletes:
-                _remove(resolve_in_root(root, rel))
+                target = lower_path(root, rel)
+                if target is not None:
+                    _remove(target)
         directories = []
         for rel, member in entries:  # 3. the layer's own entries
             _write(archive, member, root, rel, as_root=as_root)

@@ -213,10 +213,10 @@ class LayerBlob:
 
 
 def gzip_layer(tar_path: str | os.PathLike[str], out_path: str | os.PathLike[str]) -> LayerBlob:
-    """Compress a layer tar (mtime 0, so the same tar always gives the same blob)."""
+    """Compress a layer tar (no name, mtime 0: the same tar always gives the same blob)."""
     uncompressed = diff_id(tar_path)
     with open(tar_path, "rb") as source, open(out_path, "wb") as raw:
-        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as packed:
+        with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0, compresslevel=6) as packed:
             shutil.copyfileobj(source, packed, 1 << 20)
     return LayerBlob(Path(out_path), file_digest(out_path), uncompressed,
                      Path(out_path).stat().st_size)

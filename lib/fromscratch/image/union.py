@@ -26,6 +26,7 @@ files other than whiteouts are not modelled; file modes are kept but not merged.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import tarfile
@@ -131,7 +132,13 @@ def layer_from_dir(root: str | os.PathLike[str], *, userxattr: bool = False) -> 
         for name in dirnames + filenames:
             full = Path(dirpath, name)
             rel = full.relative_to(base).as_posix()
-            st = full.lstat()
+            try:
+                st = full.lstat()
+            except FileNotFoundError:
+                # subtle: overlayfs lists a whiteout inside a directory that exists in only
+                # one lower layer (it reads that directory straight through), yet looking the
+                # name up says ENOENT.  What can be opened is what counts: skip it.
+                continue
             if is_whiteout(st):
                 layer[rel] = WHITEOUT
             elif stat.S_ISDIR(st.st_mode):
@@ -188,6 +195,12 @@ def layer_from_tar(source: str | os.PathLike[str] | tarfile.TarFile) -> Layer:
     if archive is not source:
         archive.close()
     return layer
+
+
+def layer_from_tar_bytes(data: bytes) -> Layer:
+    """:func:`layer_from_tar` for a tar held in memory."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        return layer_from_tar(archive)
 
 
 def normalize(name: str) -> str:

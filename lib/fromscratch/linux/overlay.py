@@ -32,7 +32,9 @@ import errno
 import os
 import pickle
 import stat
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -61,9 +63,19 @@ def _mount(source: str, target: str, fstype: str, flags: int, data: str) -> None
                                       f"{os.strerror(err.errno or 0)}{hint}") from None
 
 
+_EMPTY_LOWERS: dict[Path, Path] = {}
+
+
+def _drop_empty_lower(target: Path) -> None:
+    empty = _EMPTY_LOWERS.pop(target, None)
+    if empty is not None:
+        empty.rmdir()
+
+
 def unmount(target: str | os.PathLike[str], *, lazy: bool = False) -> None:
     """umount2(target): detach a mount (``lazy`` = MNT_DETACH, like ``umount -l``)."""
     syscalls.umount2(target, syscalls.MNT_DETACH if lazy else 0)
+    _drop_empty_lower(Path(target))
 
 
 # --- whiteouts and opaque directories -------------------------------------------------
@@ -161,9 +173,19 @@ def mount_overlay(
     for layer in lowers:
         if not Path(layer).is_dir():
             raise FileNotFoundError(f"overlay layer {os.fspath(layer)!r} is not a directory")
-    data = overlay_options(lowers, upper, work, userxattr=userxattr)
+    layers = list(lowers)
+    if upper is None and len(layers) == 1:
+        # subtle: without an upperdir the kernel wants two lowerdirs; add an empty one
+        empty = Path(tempfile.mkdtemp(prefix="fromscratch-empty-lower-"))
+        _EMPTY_LOWERS[Path(target)] = empty
+        layers.insert(0, empty)
+    data = overlay_options(layers, upper, work, userxattr=userxattr)
     flags = syscalls.MS_RDONLY if upper is None else 0
-    _mount("overlay", os.fspath(target), "overlay", flags, data)
+    try:
+        _mount("overlay", os.fspath(target), "overlay", flags, data)
+    except OverlayError:
+        _drop_empty_lower(Path(target))
+        raise
     return OverlayMount(
         lowers=tuple(Path(p) for p in lowers),
         upper=Path(upper) if upper is not None else None,
@@ -228,10 +250,11 @@ def in_rootless_overlay(
 
     def child() -> Any:
         enter_rootless_namespaces()
-        mount_overlay(lowers=lowers, target=target, upper=upper, work=work, userxattr=True)
+        mount_overlay(lowers=layers, target=target, upper=upper, work=work, userxattr=True)
         return action(Path(target))
 
-    return run_in_child(child)
+    with _two_lowers(lowers, upper) as layers:
+        return run_in_child(child)
 
 
 def in_private_overlay(
@@ -248,7 +271,22 @@ def in_private_overlay(
         syscalls.unshare(syscalls.CLONE_NEWNS)
         # subtle: make our copy of the mount tree private so nothing propagates to the host
         syscalls.mount(None, "/", None, syscalls.MS_PRIVATE | syscalls.MS_REC)
-        mount_overlay(lowers=lowers, target=target, upper=upper, work=work)
+        mount_overlay(lowers=layers, target=target, upper=upper, work=work)
         return action(Path(target))
 
-    return run_in_child(child)
+    with _two_lowers(lowers, upper) as layers:
+        return run_in_child(child)
+
+
+@contextmanager
+def _two_lowers(lowers: Sequence[str | os.PathLike[str]],
+                upper: str | os.PathLike[str] | None) -> Iterator[list[Any]]:
+    """Give a read-only mount its second (empty) lower layer from the parent, and remove it."""
+    if upper is not None or len(lowers) != 1:
+        yield list(lowers)
+        return
+    empty = Path(tempfile.mkdtemp(prefix="fromscratch-empty-lower-"))
+    try:
+        yield [empty, *lowers]
+    finally:
+        empty.rmdir()
