@@ -14,16 +14,16 @@ Models two kube-apiserver stages that run before anything else:
   default allows everything; the RBAC chapter plugs an RBAC authorizer in.
   Denied: ``403 Forbidden``.
 
-Simplified: tokens are signed with HS256 (a shared secret) where clusters use
-RS256 key pairs (so others can verify them through the OIDC discovery
-endpoints); there are no client certificates and no anonymous access.
+Tokens are signed with ES256 (an EC P-256 key pair, see ``certs.py``), which
+kube-apiserver supports alongside its default RS256.
+Simplified: no OIDC discovery endpoints to verify tokens elsewhere, no client
+certificates and no anonymous access.
 """
 
 from __future__ import annotations
 
 import csv
 import hmac
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from fromscratch.api import errors
 
@@ -108,7 +110,14 @@ class Authenticator:
                  service_account_uid: Callable[[str, str], str | None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.tokens = dict(tokens or {})
-        self.signing_key = signing_key or secrets.token_bytes(32)
+        # a PEM private key; without one, a fresh EC P-256 key (tokens die with the server)
+        if signing_key is None:
+            signing_key = ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption())
+        self.signing_key = signing_key
+        private = serialization.load_pem_private_key(signing_key, password=None)
+        self.verify_key = private.public_key()
         # (namespace, name) -> uid of that ServiceAccount now, or None if it is gone
         self.service_account_uid = service_account_uid
         self.clock = clock
@@ -144,11 +153,11 @@ class Authenticator:
             "iat": now, "nbf": now, "exp": expires,
             "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name, "uid": uid}},
         }
-        return jwt.encode(claims, self.signing_key, algorithm="HS256"), float(expires)
+        return jwt.encode(claims, self.signing_key, algorithm="ES256"), float(expires)
 
     def _service_account_user(self, token: str) -> UserInfo | None:
         try:
-            claims = jwt.decode(token, self.signing_key, algorithms=["HS256"],
+            claims = jwt.decode(token, self.verify_key, algorithms=["ES256"],
                                 options={"verify_aud": False}, issuer=ISSUER,
                                 leeway=0)
         except jwt.PyJWTError:

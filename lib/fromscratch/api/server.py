@@ -17,16 +17,20 @@ Use it from a notebook::
 or as a process: ``python -m fromscratch apiserver --port 6443 --store sqlite:state.db``.
 
 It listens on 127.0.0.1 only (an ephemeral port unless told otherwise), over
-plain HTTP; every client needs the bearer token written in its kubeconfig.
+HTTPS with a CA made at start-up (``certs.py``); every client needs the CA and
+the bearer token, both written in the kubeconfig.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import ipaddress
+import logging
 import os
 import secrets
 import signal
+import ssl
 import sys
 import tempfile
 import threading
@@ -38,6 +42,7 @@ import yaml
 
 from fromscratch.api.admission import AdmissionChain
 from fromscratch.api.auth import Authenticator, Authorizer, UserInfo, allow_all, read_token_file
+from fromscratch.api.certs import make_pki
 from fromscratch.api.handlers import ResourceHandlers
 from fromscratch.api.kinds import KindRegistry
 from fromscratch.api.namespaces import create_initial_namespaces, namespace_lifecycle
@@ -45,6 +50,7 @@ from fromscratch.api.registry import Registry
 from fromscratch.api.store import Store, open_store
 from fromscratch.api.transport import APIRequestHandler
 
+log = logging.getLogger("fromscratch.apiserver")
 ADMIN = UserInfo(name="admin", uid="admin", groups=("system:masters", "system:authenticated"))
 
 
@@ -52,6 +58,10 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a watch still streaming must not keep the process alive
     allow_reuse_address = True
     request_queue_size = 128
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # a client that hangs up or fails the TLS handshake is not our error
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
 
 
 class APIServer:
@@ -69,9 +79,11 @@ class APIServer:
         self.admission = AdmissionChain()
         self.registry = Registry(self.store, self.kinds, admission=self.admission)
         self.admission.add_validating("NamespaceLifecycle", namespace_lifecycle(self.registry))
+        self._tempdir = tempfile.TemporaryDirectory(prefix="fromscratch-apiserver-")
+        self.pki = make_pki(os.path.join(self._tempdir.name, "pki"))
         self.authenticator = Authenticator(
             read_token_file(token_file) if token_file else {},
-            service_account_uid=self._service_account_uid)
+            signing_key=self.pki.token_key_pem, service_account_uid=self._service_account_uid)
         self.token = admin_token or secrets.token_urlsafe(24)
         self.authenticator.add_token(self.token, ADMIN)
         self.authorizer: Authorizer = authorizer
@@ -80,7 +92,6 @@ class APIServer:
         self.stopping = threading.Event()
         self.internal_errors = 0  # 5xx answered so far: a bug counter for tests
         self._kubeconfig_path = kubeconfig_path
-        self._tempdir: tempfile.TemporaryDirectory[str] | None = None
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
         from fromscratch.api.crd import CRDController
@@ -96,6 +107,11 @@ class APIServer:
         self.crds.load_existing()
         self._httpd = _HTTPServer((self.host, self.requested_port), APIRequestHandler)
         self._httpd.api = self  # type: ignore[attr-defined]
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.pki.server_cert, self.pki.server_key)
+        # subtle: the TLS handshake happens in the connection's own thread, not in accept()
+        self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True,
+                                                 do_handshake_on_connect=False)
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         kwargs={"poll_interval": 0.2},
                                         name=f"apiserver-{self.port}", daemon=True)
@@ -104,7 +120,7 @@ class APIServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving: end watches, close the listening socket, close the store."""
+        """Stop serving: end watches, close the listening socket (``start()`` serves again)."""
         if self._httpd is None:
             return
         self.stopping.set()
@@ -113,16 +129,18 @@ class APIServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._httpd = self._thread = None
+
+    def close(self) -> None:
+        """Stop, close the store and remove the certificates and kubeconfig."""
+        self.stop()
         self.store.close()
-        if self._tempdir is not None:
-            self._tempdir.cleanup()
-            self._tempdir = None
+        self._tempdir.cleanup()
 
     def __enter__(self) -> APIServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.close()
 
     # --- addresses and clients -------------------------------------------------------------
     @property
@@ -133,12 +151,11 @@ class APIServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"https://{self.host}:{self.port}"
 
     @property
     def kubeconfig_path(self) -> str:
         if self._kubeconfig_path is None:
-            self._tempdir = tempfile.TemporaryDirectory(prefix="fromscratch-apiserver-")
             self._kubeconfig_path = os.path.join(self._tempdir.name, "kubeconfig")
         return self._kubeconfig_path
 
@@ -146,7 +163,10 @@ class APIServer:
         """A kubeconfig for this server (the admin token unless ``token`` is given)."""
         return {
             "apiVersion": "v1", "kind": "Config", "current-context": "fromscratch",
-            "clusters": [{"name": "fromscratch", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "fromscratch", "cluster": {
+                "server": self.url,
+                "certificate-authority-data": base64.b64encode(
+                    self.pki.ca_cert.read_bytes()).decode()}}],
             "users": [{"name": user, "user": {"token": token or self.token}}],
             "contexts": [{"name": "fromscratch", "context": {
                 "cluster": "fromscratch", "user": user, "namespace": "default"}}],
@@ -164,6 +184,7 @@ class APIServer:
 
         configuration = client.Configuration()
         configuration.host = self.url
+        configuration.ssl_ca_cert = str(self.pki.ca_cert)
         configuration.api_key = {"authorization": token or self.token}
         configuration.api_key_prefix = {"authorization": "Bearer"}
         return client.ApiClient(configuration)
@@ -201,5 +222,5 @@ def main(argv: list[str]) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: done.set())
     done.wait()
-    server.stop()
+    server.close()
     return 0
