@@ -22,6 +22,8 @@ child process that joined the namespace.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import ipaddress
 import os
 import re
@@ -48,6 +50,26 @@ IFNAMSIZ = 16  # interface names are at most 15 bytes (include/uapi/linux/if.h)
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
+_WORKER: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _outside_event_loop(call: Callable[[], Any]) -> Any:
+    """Run ``call`` where no asyncio loop is running.
+
+    pyroute2 0.9 drives netlink with asyncio under its synchronous API, which
+    fails inside a running loop — and Jupyter's kernel runs one.  There we hand
+    the call to a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return call()
+    global _WORKER
+    if _WORKER is None:
+        _WORKER = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="netlink")
+    return _WORKER.submit(call).result()
+
+
 class NetworkError(RuntimeError):
     """A netlink request was refused; the message names the request."""
 
@@ -72,7 +94,7 @@ def check_ifname(name: str) -> str:
 
 def list_named() -> list[str]:
     """``ip netns list``: the names under ``/run/netns``."""
-    return sorted(netns.listnetns())
+    return sorted(_outside_event_loop(netns.listnetns))
 
 
 class NetworkNamespace:
@@ -89,7 +111,7 @@ class NetworkNamespace:
             if os.path.exists(self.path):
                 raise FileExistsError(f"network namespace {name!r} already exists ({self.path})")
             try:
-                netns.create(name)
+                _outside_event_loop(lambda: netns.create(name))
             except OSError as err:
                 raise PermissionError(err.errno, f"cannot create network namespace {name!r}: "
                                       f"{os.strerror(err.errno or 1)} (needs root)") from None
@@ -109,17 +131,21 @@ class NetworkNamespace:
     def remove(self) -> None:
         """``ip netns delete``: its interfaces go with it (both ends of each veth)."""
         if os.path.exists(self.path):
-            netns.remove(self.name)
+            _outside_event_loop(lambda: netns.remove(self.name))
 
     # -------------------------------------------------------------- netlink
     def _netlink(self, request, what: str):  # type: ignore[no-untyped-def]
         if not os.path.exists(self.path):
             raise FileNotFoundError(f"network namespace {self.name!r} was removed")
-        with NetNS(self.name) as ipr:
-            try:
-                return request(ipr)
-            except NetlinkError as err:
-                raise NetworkError(f"{what} in {self.name}: {os.strerror(err.code)}") from None
+
+        def call():  # type: ignore[no-untyped-def]
+            with NetNS(self.name) as ipr:
+                try:
+                    return request(ipr)
+                except NetlinkError as err:
+                    raise NetworkError(f"{what} in {self.name}: {os.strerror(err.code)}") from None
+
+        return _outside_event_loop(call)
 
     def _index(self, ipr: NetNS, ifname: str) -> int:
         found = ipr.link_lookup(ifname=ifname)
@@ -267,8 +293,8 @@ def switched_network(names: list[str], subnet: str = "10.250.0.0/24", *,
 
     ``namespace`` makes one namespace from a name (default: a real
     :class:`NetworkNamespace`; the simulated backend passes its own).
-    Yields ``{name: namespace}`` (plus the ``switch`` namespace); node ``i`` has address
-    ``.i+1`` on ``veth0``.  Everything is removed on exit, even after an error.
+    Yields ``{name: namespace}`` (plus the ``switch`` namespace); the n-th name
+    (counting from 1) gets the subnet's address n on ``veth0``.  Everything is removed on exit, even after an error.
     """
     network = ipaddress.IPv4Network(subnet)
     if len(names) + 2 > network.num_addresses:
