@@ -45,6 +45,15 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 # kinds whose DELETE answers with the deleted object; the rest answer with a Status
 RETURNS_DELETED_OBJECT = {("", "Pod"), ("", "Service"), ("", "Namespace")}
+# an empty status as Go serialises it: fields without omitempty are written as zeros
+ZERO_STATUS: dict[tuple[str, str], Obj] = {
+    ("apps", "ReplicaSet"): {"replicas": 0},
+    ("apps", "StatefulSet"): {"replicas": 0, "availableReplicas": 0},
+    ("apps", "DaemonSet"): {"currentNumberScheduled": 0, "numberMisscheduled": 0,
+                            "desiredNumberScheduled": 0, "numberReady": 0},
+    ("autoscaling", "HorizontalPodAutoscaler"): {"currentReplicas": 0, "desiredReplicas": 0},
+    ("", "Service"): {"loadBalancer": {}},
+}
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's: no vowels, no 0/1/3
 MAX_CAS_RETRIES = 20
 
@@ -162,6 +171,9 @@ class Registry:
 
     def _prepare_create(self, kind: Kind, obj: Obj) -> None:
         # the per-kind PrepareForCreate steps the course relies on
+        zero_status = ZERO_STATUS.get((kind.group, kind.kind))
+        if zero_status is not None:
+            obj["status"] = dict(zero_status)
         if (kind.group, kind.kind) == ("", "Pod"):
             obj["status"] = {"phase": "Pending", "qosClass": qos_class(obj.get("spec") or {})}
         elif (kind.group, kind.kind) == ("batch", "Job"):
