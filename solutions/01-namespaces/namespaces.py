@@ -206,7 +206,7 @@ print("left behind:", [name for name in ns.list_named() if name.endswith(str(suf
 nodes = [f"n{i}-{suffix}" for i in range(1, 4)]
 with ns.switched_network(nodes, "10.20.0.0/24", switch=f"sw-{suffix}") as net:
     switch = net[f"sw-{suffix}"]
-    print("switch ports:", [(l.name, l.master) for l in switch.links() if l.kind == "veth"])
+    print("switch ports:", [(port.name, port.master) for port in switch.links() if port.kind == "veth"])
     print("n1 -> n3 (10.20.0.3):", f"{net[nodes[0]].ping('10.20.0.3')[0]:.3f} ms")
 
 # %% [markdown]
