@@ -81,8 +81,13 @@ def commit(store: ImageStore, rootfs: ContainerRootfs, reference: str, *,
         changes, root = changes_from_upper(rootfs.upper, userxattr=userxattr), rootfs.upper
     else:
         changes, root = changes_between(before, rootfs.merged), rootfs.merged
-    # the init layer's files belong to the runtime, not to the image
+    # the init layer's files belong to the runtime, not to the image; so does a parent
+    # directory that is only in the upper layer because one of them was copied up
     changes = [c for c in changes if c.path not in INIT_FILES]
+    init_parents = {path.rpartition("/")[0] for path in INIT_FILES}
+    changes = [c for c in changes if not (
+        c.path in init_parents and c.kind == "modify" and not c.opaque
+        and not any(other.path.startswith(c.path + "/") for other in changes))]
     blob = layer_from_changes(root, changes, store.scratch / f"commit-{time.monotonic_ns()}.tgz")
     layer = store.add_layer(blob)
     blob.path.unlink()
