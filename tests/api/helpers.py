@@ -83,3 +83,31 @@ def manifests(name: str) -> list[dict]:
         {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": meta,
          "spec": {"holderIdentity": "me", "leaseDurationSeconds": 15}},
     ]
+
+
+def raw_request(server, method: str, path: str, body: bytes | str | dict | list | None = None,
+                headers: dict[str, str] | None = None, token: str | None = "admin"
+                ) -> tuple[int, object]:
+    """One HTTPS request without any client library: (status, decoded JSON or text)."""
+    import http.client
+    import json
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(server.pki.ca_cert))
+    connection = http.client.HTTPSConnection("127.0.0.1", server.port, context=context,
+                                             timeout=30)
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    if token:
+        all_headers["Authorization"] = f"Bearer {server.token if token == 'admin' else token}"
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    try:
+        connection.request(method, path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(data)
+    except ValueError:
+        return response.status, data.decode(errors="replace")

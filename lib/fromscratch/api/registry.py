@@ -387,6 +387,8 @@ class Registry:
                                    user, dry_run)
         if obj is not None:
             obj = self.admission.mutate(request) or obj
+            # what mutating admission added is defaulted too (as for webhook patches)
+            apply_defaults(kind.group, kind.kind, obj)
             problems = validate(kind.group, kind.kind, obj, old)
             if kind.custom:
                 from fromscratch.api.crd import validate_custom_object
