@@ -23,9 +23,9 @@ from __future__ import annotations
 import errno
 import os
 import resource
+import shutil
 import signal
 import time
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -96,21 +96,26 @@ def _container_init(config: dict[str, Any], rootfs: Path, fifo: str, report: int
         process = config["process"]
         os.chdir(process.get("cwd", "/"))
         harden_process(process)
+        args, env = process["args"], _env(config)
+        # like runc: a missing executable is a `create` error, not a crash after `start`
+        if shutil.which(args[0], path=env.get("PATH", os.defpath)) is None:
+            raise FileNotFoundError(errno.ENOENT, f'exec: "{args[0]}": executable file not '
+                                    "found in $PATH")
         os.write(report, b"ok")
         os.close(report)
+        report = -1
         # block until `start` opens the fifo for reading (runc's exec.fifo)
         gate = os.open(f"/proc/self/fd/{fifo_fd}", os.O_WRONLY)
         os.write(gate, b"0")
         os.close(gate)
         os.close(fifo_fd)
-        args = process["args"]
-        os.execvpe(args[0], args, _env(config))
+        os.execvpe(args[0], args, env)
     except BaseException as err:  # noqa: BLE001 - reported to `create` or to the log
-        detail = f"{type(err).__name__}: {err}"
-        try:
-            os.write(report, f"error {detail}".encode())
-        except OSError:
-            os.write(2, f"container init: {detail}\n{traceback.format_exc()}".encode())
+        detail = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
+        if report >= 0:
+            os.write(report, f"error {type(err).__name__}: {detail}".encode())
+        else:
+            os.write(2, f"container init: {detail}\n".encode())
         os._exit(127 if isinstance(err, FileNotFoundError) else 1)
 
 
@@ -141,7 +146,7 @@ class Container:
             raise ContainerError(f"container {container_id!r} already exists")
         loaded = bundle if isinstance(bundle, Bundle) else load_bundle(bundle)
         directory = states.path(container_id)
-        directory.mkdir(parents=True)
+        directory.mkdir(parents=True, exist_ok=True)
         record: dict[str, Any] = {
             "id": container_id, "name": name or container_id[:12], "image": image,
             "bundle": str(loaded.path), "status": "creating", "pid": None,
@@ -244,8 +249,13 @@ class Container:
                 if deadline is not None and time.monotonic() > deadline:
                     raise TimeoutError(f"container {self.id[:12]} still running after {timeout}s")
                 time.sleep(0.01)
-            record = self.record()
-            return record.get("exit_code") if record.get("exit_code") is not None else -1
+            # the process that holds PID 1 as a child (a monitor) records the exit code
+            for _ in range(100):
+                record = self.record()
+                if record.get("exit_code") is not None:
+                    return record["exit_code"]
+                time.sleep(0.01)
+            return -1
         record.update(status="stopped", exit_code=code,
                       finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         self.states.save(record)
