@@ -137,17 +137,19 @@ with exercises.checking(matches):
 # %% [markdown]
 # Now plug it in: the API server filters every `list` and `watch` with the pluggable `matches`,
 # so `kubectl get -l` and the official client's `label_selector=` run your function.
+# `exercises.using(fn)` plugs it in for one block; `exercises.use(fn)` would keep it plugged in.
 
 # %%
-exercises.use(matches)
 core.create_namespace({"metadata": {"name": "ex6"}})
 for name, labels in [("web-1", {"app": "web", "tier": "fe"}), ("web-2", {"app": "web"}),
                      ("db-1", {"app": "db", "tier": "be"})]:
     core.create_namespaced_config_map("ex6", {"metadata": {"name": name, "labels": labels}})
-for selector in ["app=web", "tier", "app=web,!tier", "tier notin (fe)"]:
-    found = core.list_namespaced_config_map("ex6", label_selector=selector).items
-    print(f"{selector:<18} -> {[cm.metadata.name for cm in found]}")
-print("calls to your matches:", exercises.plug_point("matches").calls_to_learner)
+
+with exercises.using(matches) as plugged:  # your matches, for the length of this block
+    for selector in ["app=web", "tier", "app=web,!tier", "tier notin (fe)"]:
+        found = core.list_namespaced_config_map("ex6", label_selector=selector).items
+        print(f"{selector:<18} -> {[cm.metadata.name for cm in found]}")
+    print("calls to your matches:", plugged.calls_to_learner)
 
 # %% [markdown]
 # ## Exercise 2 — apply a JSON merge patch (3 points)
@@ -207,12 +209,13 @@ with exercises.checking(merge_patch):
 # here the official client sends one for us.
 
 # %%
-exercises.use(merge_patch)
-patched = core.patch_namespaced_config_map(
-    "web-1", "ex6", {"metadata": {"labels": {"tier": None, "patched": "yes"}}, "data": {"k": "v"}},
-    _content_type="application/merge-patch+json")
-print(patched.metadata.labels, patched.data)
-print("calls to your merge_patch:", exercises.plug_point("merge_patch").calls_to_learner)
+with exercises.using(merge_patch) as plugged:
+    patched = core.patch_namespaced_config_map(
+        "web-1", "ex6",
+        {"metadata": {"labels": {"tier": None, "patched": "yes"}}, "data": {"k": "v"}},
+        _content_type="application/merge-patch+json")
+    print(patched.metadata.labels, patched.data)
+    print("calls to your merge_patch:", plugged.calls_to_learner)
 
 # %% [markdown]
 # ## Exercise 3 — a strategic merge of two container lists (4 points)
@@ -320,15 +323,15 @@ with exercises.checking(merge_list_by_key):
 # `patch_*` calls, `kubectl patch`, `kubectl apply` — merges lists with your function.
 
 # %%
-exercises.use(merge_list_by_key)
 pod = {"metadata": {"name": "demo"}, "spec": {"containers": [
     {"name": "web", "image": "nginx:1.25", "ports": [{"containerPort": 80}]}]}}
 core.create_namespaced_pod("ex6", pod)
-patched = core.patch_namespaced_pod("demo", "ex6", {"spec": {"containers": [
-    {"name": "web", "image": "nginx:1.26"}]}})  # the client sends a strategic merge patch
-print([(c.name, c.image, [p.container_port for p in c.ports]) for c in patched.spec.containers])
-print("calls to your merge_list_by_key:",
-      exercises.plug_point("merge_list_by_key").calls_to_learner)
+with exercises.using(merge_list_by_key) as plugged:
+    patched = core.patch_namespaced_pod("demo", "ex6", {"spec": {"containers": [
+        {"name": "web", "image": "nginx:1.26"}]}})  # the client sends a strategic merge patch
+    print([(c.name, c.image, [p.container_port for p in c.ports])
+           for c in patched.spec.containers])
+    print("calls to your merge_list_by_key:", plugged.calls_to_learner)
 
 # %% [markdown]
 # ## Exercise 4 — map an HTTP request to its request info (4 points)
@@ -472,11 +475,11 @@ with exercises.checking(request_info):
 # the audit line below see what you computed.
 
 # %%
-exercises.use(request_info)
-core.list_namespaced_pod("ex6")
-core.read_namespaced_pod("demo", "ex6")
-print("requests classified by your request_info:",
-      exercises.plug_point("request_info").calls_to_learner)
+with exercises.using(request_info) as plugged:
+    names = [p.metadata.name for p in core.list_namespaced_pod("ex6").items]
+    image = core.read_namespaced_pod("demo", "ex6").spec.containers[0].image
+    print("pods:", names, "- demo runs", image)
+    print("requests classified by your request_info:", plugged.calls_to_learner)
 
 # %% [markdown]
 # ## Exercise 5 — decide whether an update conflicts (3 points)
@@ -530,7 +533,6 @@ with exercises.checking(update_conflicts):
 # asked the same question, should agree with the server's verdict.
 
 # %%
-exercises.use(update_conflicts)
 first = core.read_namespaced_config_map("web-2", "ex6")
 second = core.read_namespaced_config_map("web-2", "ex6")
 first.data = {"writer": "first"}
@@ -646,7 +648,6 @@ import json
 
 from fromscratch.api.patch import apply_patch_for, with_last_applied
 
-exercises.use(three_way_merge_patch)
 config = {"apiVersion": "v1", "kind": "ConfigMap",
           "metadata": {"name": "settings", "namespace": "ex6"},
           "data": {"size": "1", "color": "red"}}
@@ -654,17 +655,17 @@ core.create_namespaced_config_map("ex6", with_last_applied(config))
 core.patch_namespaced_config_map("settings", "ex6", {"data": {"owner": "controller"}})
 config["data"] = {"size": "2"}
 live = server.client().sanitize_for_serialization(core.read_namespaced_config_map("settings", "ex6"))
-patch, content_type = apply_patch_for(config, live, strategy="merge")
-print(content_type, json.dumps(patch["data"]))
+with exercises.using(three_way_merge_patch) as plugged:
+    patch, content_type = apply_patch_for(config, live, strategy="merge")
+    print(content_type, json.dumps(patch["data"]))
+    print("calls to your three_way_merge_patch:", plugged.calls_to_learner)
 result = core.patch_namespaced_config_map("settings", "ex6", patch, _content_type=content_type)
 print("live data after apply:", result.data)
-print("calls to your three_way_merge_patch:",
-      exercises.plug_point("three_way_merge_patch").calls_to_learner)
 
 # %% [markdown]
 # ## Clean up, summary and going further
 #
-# Put the library's own versions back and stop the server.
+# Stop the server (each demo above plugged your function in only for its own block).
 
 # %%
 exercises.reset()
