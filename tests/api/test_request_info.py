@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from fromscratch.api.request_info import RequestInfoError, request_info
 
 # (method, url, verb, group, version, namespace, resource, subresource, name, parts)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from fromscratch import exercises
 from fromscratch.api.selectors import (
     FieldSelector,
@@ -15,8 +18,6 @@ from fromscratch.api.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 # apimachinery labels/selector_test.go: TestSelectorMatches
 MATCHING = [
