@@ -137,3 +137,12 @@ def test_we_read_an_image_written_by_umoci(tmp_path):
         extract_layer(theirs.blob_path(layer["digest"]), rootfs, whiteouts="apply")
     assert (rootfs / "hello").read_text() == "from umoci"
     assert diff_id(theirs.blob_path(image.layers[0]["digest"])) == image.diff_ids[0]
+
+
+def test_bare_tag_written_by_other_tools_reads_as_latest(store):
+    # skopeo copy ... oci:DIR:app writes the annotation "app"; "app" means "app:latest" to us
+    blob = layer_blob(store, LOWER, "l0")
+    config = {"rootfs": {"type": "layers", "diff_ids": [blob.diff_id]}}
+    store.layout.write_image(reference="app", config=config, layers=[store.add_layer(blob)])
+    assert store.get("app").diff_ids == [blob.diff_id]
+    assert store.get("app:latest").diff_ids == [blob.diff_id]

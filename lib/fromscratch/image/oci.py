@@ -184,8 +184,11 @@ class Layout:
 
     def read_image(self, reference: str) -> Image:
         """Find ``reference`` (``name:tag``, or just the tag as skopeo/umoci write it)."""
-        _, tag = split_reference(reference)
-        for candidate in (full_reference(reference), reference, tag):
+        name, tag = split_reference(reference)
+        # subtle: skopeo/umoci users often tag with a bare word ("bench"), which we read as
+        # "bench:latest"; accept both spellings, and a bare tag as umoci's --image DIR:TAG
+        for candidate in (full_reference(reference), reference, name if tag == "latest" else tag,
+                          tag):
             for entry in self.index()["manifests"]:
                 if entry.get("annotations", {}).get(REF_NAME) == candidate:
                     manifest = self.read_json(entry)
