@@ -214,3 +214,13 @@ def test_contradictory_options_are_refused(backend, options, problem) -> None:
 def test_bad_id_map_is_refused_before_the_process_starts(backend) -> None:
     with pytest.raises(ValueError, match="overlap"):
         backend.spawn(lambda: None, namespaces={"user"}, uid_map=[(0, 0, 10), (5, 100, 1)])
+
+
+@pytest.mark.parametrize("kind", ["cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"])
+def test_each_kind_of_namespace_can_be_created_alone(backend, kind) -> None:
+    # namespaces(7) lists eight kinds; asking for one changes that one only
+    mine = backend.namespace_ids()
+    with backend.spawn(lambda: backend.pause(10), namespaces={kind}) as process:
+        theirs = process.namespace_ids()
+    changed = {k for k in mine if mine[k] != theirs.get(k)}
+    assert changed == {kind}

@@ -8,6 +8,8 @@ the host's own network stack.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fromscratch.linux.netns import NetworkError, connect, switched_network
@@ -59,6 +61,11 @@ def test_removing_a_namespace_destroys_both_ends_of_its_veth(backend, netns_name
         b = backend.NetworkNamespace(netns_name("b"))
         a.add_veth("veth0", b, "peer0")
         b.remove()
+        # the kernel tears a namespace down asynchronously (cleanup_net), so give it a moment
+        for _ in range(200):
+            if [link.name for link in a.links()] == ["lo"]:
+                break
+            time.sleep(0.01)
         assert [link.name for link in a.links()] == ["lo"]
 
 

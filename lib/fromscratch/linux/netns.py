@@ -294,7 +294,8 @@ def switched_network(names: list[str], subnet: str = "10.250.0.0/24", *,
     ``namespace`` makes one namespace from a name (default: a real
     :class:`NetworkNamespace`; the simulated backend passes its own).
     Yields ``{name: namespace}`` (plus the ``switch`` namespace); the n-th name
-    (counting from 1) gets the subnet's address n on ``veth0``.  Everything is removed on exit, even after an error.
+    (counting from 1) gets the subnet's address n on ``veth0``.  Everything is
+    removed on exit, even after an error.
     """
     network = ipaddress.IPv4Network(subnet)
     if len(names) + 2 > network.num_addresses:
