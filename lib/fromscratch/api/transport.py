@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fromscratch.apiserver")
 MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's default limit for a request body
+DRAIN_LIMIT = 64 * 1024 * 1024  # a too-large body up to this size is read and dropped
 HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 NOT_FOUND = "the server could not find the requested resource"
 
@@ -89,6 +90,8 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             err = errors.APIError(code, "BadRequest" if code == 400 else "Unknown",
                                   message or explain or "bad request")
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # unparsable request line: still answer HTTP/1.1
         self._send(err.code, err.status(), "json")
 
     def do_GET(self) -> None:
@@ -139,7 +142,14 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise errors.bad_request("invalid Content-Length")
         if length > MAX_BODY:
-            self.close_connection = True  # we will not read it: this connection is done
+            self.close_connection = True
+            if length <= DRAIN_LIMIT:
+                # read and drop it, so the client is not cut off mid-send and sees our 413
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 1 << 16))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
             raise errors.too_large(MAX_BODY)
         return self.rfile.read(length) if length else b""
 
