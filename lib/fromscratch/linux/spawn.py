@@ -24,11 +24,8 @@ from __future__ import annotations
 
 import builtins
 import os
-import pickle
-import select
 import shutil
 import signal
-import struct
 import sys
 import time
 import traceback
@@ -36,48 +33,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from fromscratch.linux import namespaces as ns
-from fromscratch.linux import pidns, proc, syscalls, userns
+from fromscratch.linux import pidns, syscalls, userns
+from fromscratch.linux.process import ChildError, Process, receive_message, send_message
+
+__all__ = ["ChildError", "Process", "Target", "run", "spawn"]
 
 Target = Callable[[], Any] | Sequence[str]
-_HEADER = struct.Struct("!I")
-
-
-class ChildError(RuntimeError):
-    """The callable raised inside the namespaced process; carries its traceback text."""
-
-    def __init__(self, kind: str, message: str, trace: str, errno: int | None = None) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind, self.message, self.trace, self.errno = kind, message, trace, errno
-
-
-# ---------------------------------------------------------------- the message pipe
-
-def _send(fd: int, *message: Any) -> None:
-    data = pickle.dumps(message)
-    os.write(fd, _HEADER.pack(len(data)) + data)
-
-
-def _read_exact(fd: int, size: int, deadline: float | None) -> bytes | None:
-    chunks, remaining = [], size
-    while remaining:
-        if deadline is not None:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                raise TimeoutError("the namespaced process did not answer in time")
-        chunk = os.read(fd, remaining)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def _receive(fd: int, deadline: float | None = None) -> tuple[Any, ...] | None:
-    header = _read_exact(fd, _HEADER.size, deadline)
-    if header is None:
-        return None
-    body = _read_exact(fd, _HEADER.unpack(header)[0], deadline)
-    return None if body is None else pickle.loads(body)
 
 
 def _rebuild_error(kind: str, errno_: int | None, message: str) -> Exception:
@@ -89,114 +50,6 @@ def _rebuild_error(kind: str, errno_: int | None, message: str) -> Exception:
     if isinstance(cls, type) and issubclass(cls, Exception):
         return cls(text)
     return RuntimeError(f"{kind}: {text}")
-
-
-# ---------------------------------------------------------------- the handle
-
-class Process:
-    """A process running in its own namespaces. Use as a context manager for cleanup.
-
-    ``pid`` is its PID as *we* see it; inside its PID namespace it is PID 1
-    (or 2 under ``init=True``).  Leaving the ``with`` block kills it if it is
-    still running; killing PID 1 of a PID namespace kills everything in it.
-    """
-
-    mode = "real"
-
-    def __init__(self, pid: int, child: int, messages: int, output: int | None) -> None:
-        self.pid = pid
-        self._child = child  # the process we can waitpid() on (the shim, or pid itself)
-        self._messages = messages
-        self._output = output
-        self._pidfd = os.pidfd_open(pid)
-        self._reply: tuple[Any, ...] | None = None
-        self.returncode: int | None = None
-
-    def __repr__(self) -> str:
-        state = "running" if self.returncode is None else f"exited {self.returncode}"
-        return f"<Process pid={self.pid} {state}>"
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Send ``sig`` (through a pidfd, so a recycled PID is never hit)."""
-        if self.returncode is not None:
-            return
-        try:
-            signal.pidfd_send_signal(self._pidfd, sig)
-        except ProcessLookupError:
-            pass
-
-    def terminate(self) -> None:
-        self.kill(signal.SIGTERM)
-
-    def poll(self) -> int | None:
-        """The return code if the process has finished, else None (never blocks)."""
-        if self.returncode is None:
-            readable, _, _ = select.select([self._pidfd], [], [], 0)
-            if readable:
-                return self.wait()
-        return self.returncode
-
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the end; the return code is negative ``-N`` when killed by signal N."""
-        if self.returncode is not None:
-            return self.returncode
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            try:
-                message = _receive(self._messages, deadline)
-            except TimeoutError:
-                raise TimeoutError(f"process {self.pid} still running after {timeout}s") from None
-            if message is None:
-                break
-            self._reply = message
-        while True:
-            done, status = os.waitpid(self._child, os.WNOHANG if deadline else 0)
-            if done:
-                break
-            if time.monotonic() > deadline:  # type: ignore[operator]
-                raise TimeoutError(f"process {self.pid} still running after {timeout}s")
-            time.sleep(0.005)
-        self.returncode = os.waitstatus_to_exitcode(status)
-        os.close(self._messages)
-        os.close(self._pidfd)
-        return self.returncode
-
-    def result(self, timeout: float | None = None) -> Any:
-        """The callable's return value (raises :class:`ChildError` if it raised)."""
-        code = self.wait(timeout)
-        if self._reply and self._reply[0] == "result":
-            return self._reply[1]
-        if self._reply and self._reply[0] == "raised":
-            raise ChildError(*self._reply[1:])
-        raise ChildError("Exit", f"process {self.pid} ended with code {code} and no result", "")
-
-    def output(self) -> str:
-        """Everything it wrote to stdout and stderr (with ``capture_output=True``)."""
-        if self._output is None:
-            raise ValueError("spawn(..., capture_output=True) to collect output")
-        self.wait()
-        os.lseek(self._output, 0, os.SEEK_SET)
-        chunks = []
-        while chunk := os.read(self._output, 65536):
-            chunks.append(chunk)
-        return b"".join(chunks).decode(errors="replace")
-
-    def namespace_ids(self) -> dict[str, int]:
-        return proc.namespace_ids(self.pid)
-
-    def __enter__(self) -> Process:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.returncode is None:
-            self.kill(signal.SIGKILL)
-            self.wait()
-        if self._output is not None:
-            os.close(self._output)
-            self._output = None
 
 
 # ---------------------------------------------------------------- the child's side
@@ -218,7 +71,7 @@ def _run_target(target: Target, before_exec: Callable[[], None] | None,
             before_exec()
         if callable(target):
             value = target()
-            _send(messages, "result", value)
+            send_message(messages, "result", value)
             _exit(0)
         argv = [os.fspath(a) for a in target]
         if env is None:
@@ -229,7 +82,7 @@ def _run_target(target: Target, before_exec: Callable[[], None] | None,
     except BaseException as err:
         try:
             text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-            _send(messages, "raised", type(err).__name__, text, traceback.format_exc(),
+            send_message(messages, "raised", type(err).__name__, text, traceback.format_exc(),
                   getattr(err, "errno", None))
         finally:
             _exit(127 if isinstance(err, OSError) and not callable(target) else 1)
@@ -249,7 +102,7 @@ def _final(options: dict[str, Any], messages: int, go: int) -> None:
         os.chdir(options["cwd"])
     if options["init"]:
         pidns.hold_signals()
-    _send(messages, "ready")
+    send_message(messages, "ready")
     if os.read(go, 1) != b"1":  # the parent gave up on us
         os._exit(1)
     os.close(go)
@@ -279,7 +132,7 @@ def _child_main(options: dict[str, Any], join_fds: list[tuple[str, int]], messag
         new: frozenset[str] = options["new"]
         if "user" in new:
             syscalls.unshare(syscalls.CLONE_NEWUSER)
-            _send(messages, "userns", os.getpid())  # the parent writes our uid/gid maps
+            send_message(messages, "userns", os.getpid())  # the parent writes our uid/gid maps
             if os.read(go, 1) != b"1":
                 os._exit(1)
         rest = ns.clone_flags(new - {"user"})
@@ -294,7 +147,7 @@ def _child_main(options: dict[str, Any], join_fds: list[tuple[str, int]], messag
             # keep our mounts out of the host: systemd makes / a shared mount
             syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
         if not options["needs_fork"]:
-            _send(messages, "pid", os.getpid())
+            send_message(messages, "pid", os.getpid())
             _final(options, messages, go)
         release_r, release_w = os.pipe()
         child = os.fork()
@@ -304,7 +157,7 @@ def _child_main(options: dict[str, Any], join_fds: list[tuple[str, int]], messag
             os.close(release_r)
             _final(options, messages, go)
         os.close(release_r)
-        _send(messages, "pid", child)
+        send_message(messages, "pid", child)
         os.write(release_w, b"1")
         os.close(release_w)
         os.close(messages)
@@ -317,7 +170,7 @@ def _child_main(options: dict[str, Any], join_fds: list[tuple[str, int]], messag
     except BaseException as err:
         try:
             text = err.strerror if isinstance(err, OSError) and err.strerror else str(err)
-            _send(messages, "error", type(err).__name__, getattr(err, "errno", None), text)
+            send_message(messages, "error", type(err).__name__, getattr(err, "errno", None), text)
         finally:
             os._exit(127)
 
@@ -418,7 +271,7 @@ def spawn(target: Target, *, namespaces: Iterable[str] = (), hostname: str | Non
     pid = None
     try:
         while True:
-            message = _receive(messages_r, deadline)
+            message = receive_message(messages_r, deadline)
             if message is None:
                 _, status = os.waitpid(child, 0)
                 raise RuntimeError(f"the new process died during setup "
