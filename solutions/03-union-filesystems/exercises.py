@@ -303,14 +303,20 @@ with exercises.checking(resolve_argv):
     ### END HIDDEN TESTS
 
 # %% [markdown]
-# Plugged in, your function decides what the image built above would run:
+# Plugged in, your function decides what the images run: the offline busybox image (only a
+# CMD), and the Tomcat image of the lesson (an exec-form ENTRYPOINT plus CMD).
 
 # %%
+from fromscratch.image.base import ensure_base_image
+
 exercises.use(resolve_argv)
-config = built.image.config["config"]
-print("docker run chain:1            ->", resolve_argv(config.get("Entrypoint"), config.get("Cmd")))
-print("docker run chain:1 ls /srv    ->", resolve_argv(config.get("Entrypoint"), config.get("Cmd"),
-                                                    ["ls", "/srv"]))
+busybox = ensure_base_image(store).config["config"]
+print("docker run busybox            ->", resolve_argv(busybox.get("Entrypoint"), busybox.get("Cmd")))
+print("docker run busybox ls /       ->", resolve_argv(busybox.get("Entrypoint"), busybox.get("Cmd"),
+                                                     ["ls", "/"]))
+print("docker run tomcat             ->", resolve_argv(["/opt/tomcat/bin/catalina.sh"], ["run"]))
+print("docker run tomcat configtest  ->", resolve_argv(["/opt/tomcat/bin/catalina.sh"], ["run"],
+                                                     ["configtest"]))
 
 # %% [markdown]
 # ## Exercise 4 — logical lines of a Dockerfile (3 points)

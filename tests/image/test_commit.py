@@ -66,3 +66,18 @@ def test_simulated_unmount_writes_overlay_format_changes_to_upper(tmp_path):
     upper = u.layer_from_dir(tmp_path / "upper", userxattr=True)
     assert upper["b"] == u.WHITEOUT and upper["a/y"] == u.file("y")
     assert u.merge_layers([lower, upper]) == {"a": u.DIR, "a/x": u.file("x"), "a/y": u.file("y")}
+
+
+@needs_overlay
+def test_commit_leaves_out_etc_when_only_init_files_changed_there(store, tmp_path):
+    ensure_base_image(store)
+    rootfs = prepare_rootfs(store, "busybox", tmp_path / "c2", hostname="web-2")
+
+    def write(root):
+        (root / "etc" / "resolv.conf").write_text("nameserver 10.0.0.1\n")
+        (root / "root" / "kept").write_text("k")
+
+    in_private_overlay(lowers=rootfs.lowers, upper=rootfs.upper, work=rootfs.work,
+                       target=rootfs.merged, action=write)
+    layer = committed_layer(store, commit(store, rootfs, "snap:3"))
+    assert set(layer) == {"root", "root/kept"}

@@ -160,10 +160,9 @@ class Layout:
 
     def tag(self, manifest: Descriptor, reference: str) -> None:
         """Point ``reference`` at ``manifest`` in index.json (replacing an older tag)."""
-        _, tag = split_reference(reference)
         index = self.index()
         index["manifests"] = [m for m in index["manifests"]
-                              if m.get("annotations", {}).get(REF_NAME) not in (tag, reference)]
+                              if m.get("annotations", {}).get(REF_NAME) != reference]
         entry = dict(manifest, annotations={REF_NAME: reference})
         index["manifests"].append(entry)
         self._write_index(index)
