@@ -169,3 +169,17 @@ def test_dead_pid_for_namespace_inspection_is_named() -> None:
     with pytest.raises(proc.ProcessNotFound):
         proc.nspid(process.pid)
     assert clone_flags(()) == 0
+
+
+def test_rootless_backend_adds_a_user_namespace_and_simulates_netns() -> None:
+    # rootless mode: a user namespace first (as rootless Podman), named netns need root
+    from fromscratch.namespaces import RealBackend
+
+    def inside() -> tuple:
+        rootless = RealBackend(rootless=True)
+        seen = rootless.run(lambda: (rootless.getpid(), rootless.gethostname(), os.getuid()),
+                            namespaces={"pid", "uts", "mnt"}, hostname="rl")
+        with rootless.NetworkNamespace("rl-net") as space:
+            return seen, space.mode
+
+    assert as_nobody(inside) == ((1, "rl", 0), "simulated")
