@@ -203,14 +203,15 @@ class _Build:
                                   f"{step.instruction.keyword} requires a source and a destination")
         return words[:-1], words[-1]
 
-    def execute(self, step: Step, scratch: Path) -> tuple[LayerBlob | None, tuple[int, int] | None]:
+    def execute(self, step: Step, scratch: Path) -> LayerBlob | None:
+        """Run one cache-missed step; returns its layer blob (None for config-only steps)."""
         instruction = step.instruction
         keyword = instruction.keyword
         if keyword not in FILESYSTEM_STEPS:
             apply_metadata(Instruction(instruction.lineno, keyword, self.expanded(instruction),
                                        instruction.flags),
                            self.doc, cmd_inherited=self.cmd_inherited)
-            return None, None
+            return None
         config = self.doc["config"]
         if keyword == "RUN":
             for flag in instruction.flags:
@@ -227,8 +228,7 @@ class _Build:
             if result.exit_code != 0:
                 raise BuildError(f"Dockerfile:{instruction.lineno}: {step.text!r} returned a "
                                  f"non-zero code: {result.exit_code}")
-            blob = layer_from_changes(result.root, result.changes, scratch / "layer.tar.gz")
-            return blob, None
+            return layer_from_changes(result.root, result.changes, scratch / "layer.tar.gz")
         # COPY / ADD
         unknown = set(instruction.flags) - {"chown", "chmod"}
         if unknown:
@@ -245,7 +245,7 @@ class _Build:
             raise BuildError(f"Dockerfile:{instruction.lineno}: {err}") from None
         changes = [Change(p.relative_to(staging).as_posix(), "add")
                    for p in sorted(staging.rglob("*"))]
-        return layer_from_changes(staging, changes, scratch / "layer.tar.gz", owner=owner), owner
+        return layer_from_changes(staging, changes, scratch / "layer.tar.gz", owner=owner)
 
     def _output(self, step: Step, line: str) -> None:
         step.output.append(line)
@@ -290,7 +290,7 @@ def build(context: str | Path, *, tag: str, dockerfile: str = "Dockerfile",
     state = _Build(store, context, build_args or {}, run_mode, no_cache,
                    progress or (lambda *_: None))
     steps: list[Step] = []
-    total = sum(1 for i in instructions if state.started or i.keyword != "ARG") or len(instructions)
+    total = sum(1 for i in instructions if i.keyword != "ARG")
     scratch = store.scratch / f"build-{time.monotonic_ns()}"
     try:
         for instruction in instructions:
@@ -318,7 +318,7 @@ def build(context: str | Path, *, tag: str, dockerfile: str = "Dockerfile",
                 state.adopt(step, cached)
             else:
                 scratch.mkdir(parents=True, exist_ok=True)
-                blob, _ = state.execute(step, scratch)
+                blob = state.execute(step, scratch)
                 result = state.record(step, blob)
                 state.cache.put(key, result)
                 state.adopt(step, result)

@@ -105,8 +105,13 @@ def _container_init(merged: Path, argv: Sequence[str], env: dict[str, str], work
             os.setgroups([])
         except PermissionError:
             pass  # a rootless user namespace has setgroups denied
-        os.setgid(gid)
-        os.setuid(uid)
+        try:
+            os.setgid(gid)
+            os.setuid(uid)
+        except OSError as err:
+            raise PermissionError(f"USER {user} (uid {uid}, gid {gid}) cannot be used here: {err}"
+                                  " (a rootless build maps only root into its user namespace)"
+                                  ) from None
     os.execvpe(argv[0], list(argv), env)
 
 

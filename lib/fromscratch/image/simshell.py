@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from fromscratch.image.dockerfile import expand
 from fromscratch.image.extract import resolve_in_root
 
 
@@ -45,10 +46,11 @@ class SimulatedShell:
 
     def run(self, script: str) -> int:
         """Run the script; returns its exit status like ``sh -c`` would."""
-        lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|<>()")
+        # $VAR expansion first (not inside '...'), as sh does before splitting words
+        lexer = shlex.shlex(expand(script, self.env), posix=True, punctuation_chars=";&|<>()")
         lexer.whitespace_split = True
         status, command = 0, []
-        for token in [*self._expand(lexer), ";"]:
+        for token in [*lexer, ";"]:
             if token in ("&&", ";"):
                 if command:
                     status = self._run_one(command)
@@ -67,13 +69,6 @@ class SimulatedShell:
         """Run one exec-form command (``RUN ["mkdir", "-p", "/x"]``)."""
         return self._run_one(list(argv))
 
-    def _expand(self, lexer: shlex.shlex) -> list[str]:
-        words = []
-        for word in lexer:
-            for name, value in sorted(self.env.items(), key=lambda kv: -len(kv[0])):
-                word = word.replace("${" + name + "}", value).replace("$" + name, value)
-            words.append(word)
-        return words
 
     def _run_one(self, words: list[str]) -> int:
         redirect, mode = None, "w"
