@@ -144,3 +144,13 @@ def test_overlay_mode_turns_whiteouts_into_character_devices(box):
                   userxattr=not IS_ROOT)
     st = (target / "etc" / "motd").lstat()
     assert (st.st_mode & 0o170000) == 0o020000 and st.st_rdev == 0
+
+
+def test_read_only_directory_still_receives_its_children(box):
+    # the directory's mode is applied after its members, so 0555 does not block them
+    _, target = box
+    directory, _ = member("ro", tarfile.DIRTYPE)
+    directory.mode = 0o555
+    extract_layer(io.BytesIO(tar_bytes([(directory, b""), member("ro/f", data=b"x")])), target)
+    assert (target / "ro" / "f").read_bytes() == b"x"
+    assert (target / "ro").stat().st_mode & 0o777 == 0o555

@@ -154,10 +154,10 @@ def _write(archive: tarfile.TarFile, member: tarfile.TarInfo, root: Path, rel: s
         os.mknod(target, kind | member.mode, os.makedev(member.devmajor, member.devminor))
     if as_root:
         os.lchown(target, member.uid, member.gid)
-    if not member.issym():
+    # subtle: a directory's own mode (maybe read-only) is set last, after its children
+    if not member.issym() and not member.isdir():
         os.chmod(target, member.mode & 0o7777)
-        if not member.isdir():
-            os.utime(target, (member.mtime, member.mtime))
+        os.utime(target, (member.mtime, member.mtime))
 
 
 def extract_layer(
@@ -208,7 +208,7 @@ def extract_layer(
         for rel, member in entries:  # 3. the layer's own entries
             _write(archive, member, root, rel, as_root=as_root)
             if member.isdir():
-                directories.append((rel, member.mtime))
+                directories.append((rel, member))
         if whiteouts == "overlay":
             written = {rel: member for rel, member in entries}
             for rel in deletes:
@@ -223,6 +223,8 @@ def extract_layer(
                 path = resolve_in_root(root, rel)
                 path.mkdir(parents=True, exist_ok=True)
                 set_opaque(path, userxattr=userxattr)
-        for rel, mtime in reversed(directories):  # children changed the dir mtimes: restore
-            os.utime(resolve_in_root(root, rel), (mtime, mtime))
+        for rel, member in reversed(directories):  # children are written: mode and mtime now
+            path = resolve_in_root(root, rel)
+            os.chmod(path, member.mode & 0o7777)
+            os.utime(path, (member.mtime, member.mtime))
         return len(members)
