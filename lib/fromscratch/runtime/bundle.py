@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fromscratch.runtime.hardening import default_seccomp_profile
 from fromscratch.runtime.spec import NAMESPACE_TYPES, run_request_config
 
 
@@ -133,4 +134,6 @@ def bundle_from_image(store: Any, reference: str, directory: str | os.PathLike[s
     rootfs = target / "rootfs"
     if not rootfs.exists():
         store.unpack(image, rootfs)
-    return write_bundle(target, run_request_config(wanted))
+    config = run_request_config(wanted)
+    config["linux"]["seccomp"] = default_seccomp_profile()
+    return write_bundle(target, config)

@@ -59,8 +59,8 @@ def _env(config: Mapping[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in config["process"].get("env", []))
 
 
-def harden_process(process: Mapping[str, Any]) -> None:
-    """rlimits, then user, capabilities, no_new_privs and seccomp, in runc's order."""
+def harden_process(process: Mapping[str, Any], seccomp: Mapping[str, Any] | None = None) -> None:
+    """rlimits, then user, capabilities, no_new_privs and the seccomp profile, in runc's order."""
     for limit in process.get("rlimits", []):
         resource.setrlimit(_RLIMITS[limit["type"]], (limit["soft"], limit["hard"]))
     capabilities = process.get("capabilities")
@@ -77,8 +77,9 @@ def harden_process(process: Mapping[str, Any]) -> None:
         hardening.drop_capabilities(capabilities)
     if process.get("noNewPrivileges"):
         hardening.set_no_new_privs()
-        # subtle: an unprivileged process may only load a seccomp filter under no_new_privs
-        hardening.apply_seccomp()
+    if seccomp is not None:
+        # subtle: without CAP_SYS_ADMIN a filter may only be loaded under no_new_privs
+        hardening.apply_seccomp(seccomp)
 
 
 def _container_init(config: dict[str, Any], rootfs: Path, fifo: str, report: int,
@@ -92,10 +93,11 @@ def _container_init(config: dict[str, Any], rootfs: Path, fifo: str, report: int
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
         fifo_fd = os.open(fifo, os.O_PATH)
+        hardening.load_seccomp_module()  # subtle: the bindings' file is out of reach after pivot_root
         prepare_rootfs(config, rootfs)
         process = config["process"]
         os.chdir(process.get("cwd", "/"))
-        harden_process(process)
+        harden_process(process, config.get("linux", {}).get("seccomp"))
         args, env = process["args"], _env(config)
         # like runc: a missing executable is a `create` error, not a crash after `start`
         if shutil.which(args[0], path=env.get("PATH", os.defpath)) is None:

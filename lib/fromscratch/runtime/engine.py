@@ -32,6 +32,7 @@ from fromscratch.image.oci import REF_NAME, full_reference
 from fromscratch.image.store import ImageStore
 from fromscratch.runtime.bundle import write_bundle
 from fromscratch.runtime.container import Container, ContainerError, harden_process
+from fromscratch.runtime.hardening import default_seccomp_profile, load_seccomp_module
 from fromscratch.runtime.simcontainer import SimContainer
 from fromscratch.runtime.spec import run_request_config
 from fromscratch.runtime.state import StateDir, new_id
@@ -95,6 +96,8 @@ def create_from_image(image: str, request: dict[str, Any], *, store: ImageStore 
         hostname = wanted.setdefault("hostname", container_id[:12])
         wanted["volumes"], anonymous = _anonymous_volumes(wanted, directory)
         config = run_request_config(wanted)
+        # like Docker: a default seccomp profile on top of the runtime spec
+        config["linux"]["seccomp"] = default_seccomp_profile()
         extra = {"anonymous_volumes": anonymous, "mode": mode}
         if mode == "simulated":
             rootfs = store.unpack(store.get(image), directory / "rootfs")
@@ -168,9 +171,11 @@ def exec_in(container: Container, args: list[str], *, capture_output: bool = Tru
         joined["user"] = pid
     env = dict(item.split("=", 1) for item in config["process"].get("env", []))
 
+    load_seccomp_module()  # before joining the container's mount namespace
+
     def inside() -> None:
         os.chdir(config["process"].get("cwd", "/"))
-        harden_process(config["process"])
+        harden_process(config["process"], config["linux"].get("seccomp"))
         os.execvpe(args[0], args, env)
 
     process = spawn.spawn(inside, join=joined, capture_output=capture_output, mount_proc=False)

@@ -13,10 +13,11 @@ may still *do* (runc's ``libcontainer/rootfs_linux.go`` and ``init_linux.go``):
   inheritable; after ``execve`` root only holds what is left (capabilities(7));
 - **no_new_privs** (``prctl(PR_SET_NO_NEW_PRIVS)``): setuid binaries can no longer
   raise privileges;
-- **seccomp**: a syscall filter built with libseccomp's Python bindings (Debian's
-  ``python3-seccomp``).  Our filter is a small *deny list* (``keyctl``,
-  ``add_key``, ``request_key``, ``kexec_load``, ``reboot``, ``unshare``…) answered
-  with ``EPERM``; Docker's default profile is an allow list of ~300 calls.
+- **seccomp**: the config's ``linux.seccomp`` profile, loaded with libseccomp's
+  Python bindings (Debian's ``python3-seccomp``, found by path when the
+  virtualenv cannot import it).  Our default profile is a small *deny list*
+  (``keyctl``, ``add_key``, ``request_key``, ``kexec_load``, ``reboot``,
+  ``unshare``…) answered with ``EPERM``; Docker's is an allow list of ~300 calls.
 
 Simplified: no ambient capabilities, no AppArmor/SELinux, no seccomp notify.
 """
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import importlib.util
 import os
 import stat
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from types import ModuleType
+from typing import Any
 
 from fromscratch.linux import syscalls
 
@@ -124,6 +127,7 @@ def set_no_new_privs() -> None:
     syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
 
 
+@functools.cache
 def load_seccomp_module() -> ModuleType | None:
     """libseccomp's Python bindings: installed, or Debian's ``python3-seccomp`` by path."""
     try:
@@ -145,14 +149,35 @@ def load_seccomp_module() -> ModuleType | None:
     return None
 
 
-def apply_seccomp(denied: Iterable[str] = SECCOMP_DENIED) -> bool:
-    """Load a filter answering ``EPERM`` to ``denied`` syscalls; False if no libseccomp here."""
+def default_seccomp_profile(denied: Iterable[str] = SECCOMP_DENIED) -> dict[str, object]:
+    """Our deny list in the OCI ``linux.seccomp`` format (runc reads the same document)."""
+    return {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+            "syscalls": [{"names": sorted(denied), "action": "SCMP_ACT_ERRNO", "errnoRet": errno.EPERM}]}
+
+
+def apply_seccomp(profile: Mapping[str, Any]) -> bool:
+    """Load an OCI seccomp profile (``SCMP_ACT_ALLOW``/``SCMP_ACT_ERRNO`` actions only).
+
+    Returns False, loading nothing, when libseccomp's bindings are not available here.
+    """
     seccomp = load_seccomp_module()
     if seccomp is None:
         return False
-    rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
-    for name in denied:
-        rules.add_rule(seccomp.ERRNO(errno.EPERM), name)
+
+    def action(name: str, errno_ret: int = errno.EPERM) -> Any:
+        if name == "SCMP_ACT_ALLOW":
+            return seccomp.ALLOW
+        if name == "SCMP_ACT_ERRNO":
+            return seccomp.ERRNO(errno_ret)
+        raise ValueError(f"seccomp action {name!r} is not supported (only ALLOW and ERRNO)")
+
+    rules = seccomp.SyscallFilter(defaction=action(profile.get("defaultAction", "SCMP_ACT_ALLOW")))
+    for rule in profile.get("syscalls", []):
+        for name in rule.get("names", []):
+            try:
+                rules.add_rule(action(rule["action"], rule.get("errnoRet", errno.EPERM)), name)
+            except RuntimeError:
+                continue  # a syscall this kernel/architecture does not have
     rules.load()
     return True
 

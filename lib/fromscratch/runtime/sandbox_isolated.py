@@ -24,6 +24,7 @@ kubelet would connect to the pod IP from the node).
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -43,6 +44,7 @@ from fromscratch.linux import spawn
 from fromscratch.resources import container_limits
 from fromscratch.runtime.bundle import write_bundle
 from fromscratch.runtime.container import Container, ContainerError, harden_process
+from fromscratch.runtime.hardening import default_seccomp_profile, load_seccomp_module
 from fromscratch.runtime.sandbox import (
     SandboxError,
     container_argv,
@@ -168,6 +170,7 @@ class IsolatedSandbox:
         cwd = container.get("workingDir") or image_config.get("WorkingDir") or "/"
         config = run_request_config({"args": argv, "env": env, "cwd": cwd})
         config["hostname"] = ""
+        config["linux"]["seccomp"] = default_seccomp_profile()
         config["linux"]["namespaces"] = self._namespaces()
         for mount_path, host, read_only in volume_mounts(container, self.volumes):
             config["mounts"].append({"destination": mount_path, "type": "bind", "source": str(host),
@@ -203,13 +206,13 @@ class IsolatedSandbox:
             return False
         record = handle.container.record()
         pid = record["pid"]
-        import json
-
         config = json.loads((Path(record["bundle"]) / "config.json").read_text())
         env = dict(item.split("=", 1) for item in config["process"]["env"])
 
+        load_seccomp_module()  # before joining the container's mount namespace
+
         def inside() -> None:
-            harden_process(config["process"])
+            harden_process(config["process"], config["linux"].get("seccomp"))
             os.execvpe(argv[0], argv, env)
 
         kinds = {"mnt", "pid", "net", "ipc", "uts"} if "pid" in {

@@ -54,7 +54,11 @@ _MOUNTS = [
 
 def default_spec(args: Sequence[str] = ("sh",), *, hostname: str = "runc",
                  rootfs: str = "rootfs") -> dict[str, Any]:
-    """What ``runc spec`` writes: a shell as PID 1 in new pid/net/ipc/uts/mount namespaces."""
+    """What ``runc spec`` writes: a shell as PID 1 in new pid/net/ipc/uts/mount namespaces.
+
+    Two differences: ``process.terminal`` is false (we allocate no terminal) and
+    ``root.readonly`` is false (the overlay's upper layer is writable, as in Docker).
+    """
     caps = list(DEFAULT_CAPABILITIES)
     return {
         "ociVersion": OCI_VERSION,
