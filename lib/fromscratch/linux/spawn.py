@@ -16,6 +16,9 @@ pipe of small pickled messages: the child's PID as the parent sees it, "ready",
 the callable's return value, or an error raised during setup (which
 :func:`spawn` re-raises in the caller, naming what failed).
 
+The handle it returns, :class:`~fromscratch.linux.process.Process`, lives in
+``process.py``.
+
 Simplified: no seccomp, capabilities, rlimits or ``pivot_root`` here — the
 runtime chapter adds a root filesystem with ``before_exec``.
 """
