@@ -20,7 +20,7 @@ This is runc's ``prepareRootfs`` (``libcontainer/rootfs_linux.go``), step by ste
 
 Every destination is resolved *inside* the rootfs (a symlink in the image cannot
 point a mount at the host).  Simplified: no mount propagation options, no idmapped
-mounts; the ``cgroup`` mount type is a read-only bind of the host's hierarchy.
+mounts; the ``cgroup`` mount type binds whole v1 hierarchies (see :func:`mount_cgroup_v1`).
 """
 
 from __future__ import annotations
@@ -115,8 +115,7 @@ def mount_one(root: Path, mount: Mapping[str, Any]) -> None:
         return
     _make_target(target, is_file=False)
     if kind == "cgroup":
-        syscalls.mount("/sys/fs/cgroup", target, None, syscalls.MS_BIND | syscalls.MS_REC)
-        syscalls.mount(None, target, None, syscalls.MS_BIND | syscalls.MS_REMOUNT | syscalls.MS_RDONLY)
+        mount_cgroup_v1(target, flags)
         return
     if kind == "sysfs" and flags & syscalls.MS_RDONLY:
         try:
@@ -128,6 +127,29 @@ def mount_one(root: Path, mount: Mapping[str, Any]) -> None:
                            syscalls.MS_BIND | syscalls.MS_REMOUNT | syscalls.MS_RDONLY)
         return
     syscalls.mount(source or kind, target, kind, flags, data or None)
+
+
+def mount_cgroup_v1(target: Path, flags: int) -> None:
+    """A ``cgroup`` mount as runc makes it on a v1 host: a tmpfs holding one bind per hierarchy.
+
+    Simplified: runc binds the container's *own* cgroup directory of each hierarchy;
+    we bind each whole hierarchy (read-only), so the mount points match but a
+    process inside sees the groups of its neighbours too.
+    """
+    syscalls.mount("tmpfs", target, "tmpfs", flags & ~syscalls.MS_RDONLY, "mode=755")
+    with open("/proc/self/mountinfo") as info:
+        hierarchies = [line.split()[4] for line in info if " - cgroup " in line]
+    for source in hierarchies:
+        name = os.path.basename(source)
+        (target / name).mkdir(exist_ok=True)
+        syscalls.mount(source, target / name, None, syscalls.MS_BIND)
+        syscalls.mount(None, target / name, None,
+                       syscalls.MS_BIND | syscalls.MS_REMOUNT | syscalls.MS_RDONLY | flags)
+        for alias in name.split(",") if "," in name else []:
+            if not os.path.lexists(target / alias):
+                os.symlink(name, target / alias)
+    if flags & syscalls.MS_RDONLY:
+        syscalls.mount(None, target, None, syscalls.MS_REMOUNT | flags, "mode=755")
 
 
 def populate_dev(root: Path) -> None:
