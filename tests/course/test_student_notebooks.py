@@ -2,7 +2,8 @@
 
 nbval runs the lessons and the solution notebooks (see the Makefile); a student exercise notebook
 cannot pass nbval before the learner has written anything, so here we execute each one and check
-that every error is the stub's ``NotImplementedError`` — never anything a learner did not cause.
+that every error is the stub's ``NotImplementedError`` (raised directly, or reported by the
+system the stub was plugged into) — never anything a learner did not cause.
 """
 
 from __future__ import annotations
@@ -31,4 +32,6 @@ def test_untouched_exercise_notebook_only_raises_not_implemented(path, tmp_path)
         for output in cell.outputs if output["output_type"] == "error"
     ]
     assert errors, "an untouched exercise notebook should fail its tests"
-    assert [e for e in errors if e[1] != "NotImplementedError"] == []
+    # a stub plugged into the running system may surface through it (the API server answers
+    # 500 naming the learner's NotImplementedError): still the stub, nothing else
+    assert [e for e in errors if e[1] != "NotImplementedError" and "NotImplementedError" not in e[2]] == []
