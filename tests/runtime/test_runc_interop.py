@@ -13,6 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from fromscratch.runtime.bundle import bundle_from_image, load_bundle, write_bundle
 from fromscratch.runtime.container import Container
 

@@ -5,8 +5,10 @@ No process is started: each container's command runs in
 :class:`~fromscratch.runtime.clock.FakeClock` has moved.  Files written under a
 volume's ``mountPath`` are shared by the pod's containers (``emptyDir``); a port
 an ``httpd``/``nc -l`` listens on answers the pod's HTTP and TCP probes.
-Signals: any signal but SIGKILL is ignored unless the program is sleeping
-(like a shell, it then dies of it), SIGKILL always kills — exit code 128+N.
+Signals: a container's program is PID 1 of its PID namespace, and the kernel
+gives PID 1 no default signal actions — a shell that installed no handler
+ignores SIGTERM.  So SIGTERM does nothing here and only SIGKILL kills (exit code
+137): a stop always waits out the grace period, as ``docker stop`` does for ``sh``.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class SimHandle:
 
     def kill(self, sig: int) -> None:
         self.advance()
-        if self.code is None and (sig == signal.SIGKILL or self.wake_at > self.clock.now()):
+        if self.code is None and sig == signal.SIGKILL:
             self.program.close()
             self._finish(128 + sig)
 

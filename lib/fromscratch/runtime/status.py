@@ -120,8 +120,9 @@ def next_init_action(init_containers: Sequence[Mapping[str, Any]], statuses: Seq
     """What the init sequence does next: ``(action, container name)``.
 
     Walk the init containers in order and stop at the first one not yet done:
-    no status → ``("start", name)``; running → ``("wait", name)`` (a sidecar —
-    ``restartPolicy: Always`` — that is running counts as done instead); terminated
+    no status, or waiting without having run before → ``("start", name)``;
+    running → ``("wait", name)`` (a sidecar — ``restartPolicy: Always`` — that is
+    running counts as done instead); terminated
     with exit 0 → done, look at the next; terminated with a non-zero code, or
     waiting after a termination → ``("fail", name)`` if the pod's ``restart_policy``
     is Never, else ``("restart", name)`` (a terminated sidecar is always restarted).
@@ -131,9 +132,10 @@ def next_init_action(init_containers: Sequence[Mapping[str, Any]], statuses: Seq
         name = container["name"]
         sidecar = container.get("restartPolicy") == "Always"
         status = _find(statuses, name)
-        if status is None or not status.get("state"):
+        state = (status or {}).get("state") or {}
+        never_ran = "terminated" not in (status or {}).get("lastState", {})
+        if status is None or ("running" not in state and "terminated" not in state and never_ran):
             return ("start", name)
-        state = status["state"]
         if "running" in state:
             if sidecar:
                 continue
