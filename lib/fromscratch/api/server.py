@@ -49,6 +49,7 @@ from fromscratch.api.namespaces import create_initial_namespaces, namespace_life
 from fromscratch.api.registry import Registry
 from fromscratch.api.store import Store, open_store
 from fromscratch.api.transport import APIRequestHandler
+from fromscratch.api.watching import EncodedEvents
 
 log = logging.getLogger("fromscratch.apiserver")
 ADMIN = UserInfo(name="admin", uid="admin", groups=("system:masters", "system:authenticated"))
@@ -89,6 +90,7 @@ class APIServer:
         self.authorizer: Authorizer = authorizer
         self.handlers = ResourceHandlers(self.registry, self.authenticator)
         self.bookmark_interval = bookmark_interval
+        self.encoded_events = EncodedEvents()
         self.stopping = threading.Event()
         self.internal_errors = 0  # 5xx answered so far: a bug counter for tests
         self._kubeconfig_path = kubeconfig_path

@@ -256,6 +256,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
         first = True
+        batch: list[bytes] = []
         try:
             for event in session.events():
                 if fmt == "table" and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
@@ -264,9 +265,18 @@ class APIRequestHandler(BaseHTTPRequestHandler):
                         session.kind, [event["object"]], include_object=include,
                         with_columns=first)}
                     first = False
-                data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
+                    batch.append(json.dumps(event, separators=(",", ":")).encode() + b"\n")
+                else:
+                    batch.append(self.api.encoded_events.encode(event))
+                # a backlog goes out in one chunk; otherwise each event is flushed at once
+                if not session.more_ready() or len(batch) >= 200:
+                    data = b"".join(batch)
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                    batch = []
+            if batch:
+                data = b"".join(batch)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):

@@ -24,8 +24,10 @@ the watch cache's filtering:
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -37,6 +39,36 @@ from fromscratch.api.store import StoreEvent, TooOldResourceVersion
 
 Obj = dict[str, Any]
 DEFAULT_TIMEOUT = 1800  # kube-apiserver's --min-request-timeout
+COALESCE = 0.002  # seconds: events closer together than this are sent in one chunk
+
+
+class EncodedEvents:
+    """JSON lines for watch events, encoded once however many watchers send them.
+
+    Fifty watchers of the same resource receive the same stored object; encoding
+    it fifty times would dominate the server's time.  Entries keep a reference
+    to their object, so an ``id()`` is never reused while its entry lives.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[int, str], tuple[Obj, bytes]] = OrderedDict()
+        self._size = size
+
+    def encode(self, event: Obj) -> bytes:
+        obj = event["object"]
+        key = (id(obj), event["type"])
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry[0] is obj:
+                self._entries.move_to_end(key)
+                return entry[1]
+        line = json.dumps(event, separators=(",", ":")).encode() + b"\n"
+        with self._lock:
+            self._entries[key] = (obj, line)
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return line
 
 
 class WatchSession:
@@ -58,6 +90,7 @@ class WatchSession:
         self.initial_events_end = _flag(query, "sendInitialEvents") and self.since is None
         self.stop = stop
         self.bookmark_interval = bookmark_interval
+        self._last_event = 0.0
 
     def _bookmark(self, rv: int, *, initial_end: bool = False) -> Obj:
         meta: Obj = {"resourceVersion": str(rv)}
@@ -93,10 +126,29 @@ class WatchSession:
             # 410 Gone: that resourceVersion was compacted away; the client must relist
             yield {"type": "ERROR", "object": errors.gone(str(err)).status()}
             return
+        self._watcher = watcher
         try:
             yield from self._loop(watcher)
         finally:
             watcher.stop()
+
+    def more_ready(self) -> bool:
+        """Is another event queued?  If so, the transport batches it before flushing.
+
+        Like Nagle's algorithm for watch streams: while events arrive less than
+        ``COALESCE`` apart (a burst of writes), wait that long for the next one
+        so fifty watchers write one chunk per burst instead of one per event.
+        A lone event is flushed at once.
+        """
+        watcher = getattr(self, "_watcher", None)
+        if watcher is None:
+            return False
+        now = time.monotonic()
+        burst = now - self._last_event < COALESCE
+        self._last_event = now
+        if watcher.pending() > 0:
+            return True
+        return burst and watcher.wait_pending(COALESCE) > 0
 
     def _loop(self, watcher) -> Iterator[Obj]:
         store = self.registry.store

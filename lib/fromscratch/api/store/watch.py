@@ -86,6 +86,13 @@ class Watcher:
                 return self._queue.popleft()
             return None
 
+    def wait_pending(self, timeout: float) -> int:
+        """Wait up to ``timeout`` for something to be queued; how many events are queued."""
+        with self._ready:
+            if not self._queue and not self.stopped:
+                self._ready.wait(timeout)
+            return len(self._queue)
+
     def pending(self) -> int:
         with self._ready:
             return len(self._queue)
