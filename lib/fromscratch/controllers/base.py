@@ -155,8 +155,10 @@ class ControllerManager:
     """kube-controller-manager in miniature: shared informers and a set of controllers."""
 
     def __init__(self, api_client: ApiClient, *, controllers: list[type[Controller]],
-                 clock: Clock = REAL_CLOCK, resync_period: float = 30.0) -> None:
-        self.factory = InformerFactory(api_client, clock=clock, resync_period=resync_period)
+                 clock: Clock = REAL_CLOCK, resync_period: float = 30.0,
+                 namespace: str = "") -> None:
+        self.factory = InformerFactory(api_client, clock=clock, resync_period=resync_period,
+                                       namespace=namespace)
         self.controllers = [cls(self.factory, clock=clock) for cls in controllers]
 
     def start(self, workers: int = 2, sync_timeout: float = 30.0) -> ControllerManager:

@@ -103,7 +103,7 @@ class DeploymentController(Controller):
         revision = max((du.revision_of(rs) for rs in old), default=0) + 1
         if new is not None:
             updated = copy.deepcopy(new)
-            if du.set_new_rs_annotations(d, updated, revision):
+            if du.set_new_rs_annotations(d, updated, revision, exists=True):
                 new = self.rs_client.update(updated)
             self._sync_deployment_revision(d, du.revision_of(new))
             return new
@@ -122,7 +122,7 @@ class DeploymentController(Controller):
                            "ownerReferences": [owner_reference(d)]},
               "spec": {"replicas": 0, "minReadySeconds": d["spec"].get("minReadySeconds", 0),
                        "selector": selector, "template": template}}
-        du.set_new_rs_annotations(d, rs, revision)
+        du.set_new_rs_annotations(d, rs, revision, exists=False)
         try:
             created = self.rs_client.create(d["metadata"]["namespace"], rs)
         except Exception as err:

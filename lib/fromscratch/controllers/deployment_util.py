@@ -93,8 +93,13 @@ def set_replicas_annotations(rs: Obj, desired: int, max_replicas: int) -> bool:
     return changed
 
 
-def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: int) -> bool:
-    """Copy the Deployment's annotations and give ``rs`` the newest revision."""
+def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: int, *, exists: bool) -> bool:
+    """Copy the Deployment's annotations and give ``rs`` the newest revision.
+
+    The replicas annotations are set only on a ReplicaSet about to be created:
+    on an existing one they record the size it was last *scaled* for, which
+    proportional scaling needs.
+    """
     annotations = rs["metadata"].setdefault("annotations", {})
     before = dict(annotations)
     for key, value in (d["metadata"].get("annotations") or {}).items():
@@ -107,9 +112,10 @@ def set_new_rs_annotations(d: Obj, rs: Obj, new_revision: int) -> bool:
             history = [h for h in annotations.get(REVISION_HISTORY, "").split(",") if h]
             annotations[REVISION_HISTORY] = ",".join(history + [str(old_revision)])
         annotations[REVISION] = str(new_revision)
-    surge, _ = surge_and_unavailable(d)
-    replicas = int(d["spec"].get("replicas", 1))
-    set_replicas_annotations(rs, replicas, replicas + surge)
+    if not exists:
+        surge, _ = surge_and_unavailable(d)
+        replicas = int(d["spec"].get("replicas", 1))
+        set_replicas_annotations(rs, replicas, replicas + surge)
     return annotations != before
 
 
