@@ -183,7 +183,8 @@ def ps_main(argv: list[str]) -> int:
         command = f'"{command[:21]}…"' if len(command) > 22 else f'"{command}"'
         status = record["status"]
         if status == "stopped" and record.get("exit_code") is not None:
-            status = f"Exited ({record['exit_code']})"
+            code = record["exit_code"]
+            status = f"Exited ({128 - code if code < 0 else code})"  # killed by N: 128+N
         pid = record.get("pid") if record["status"] == "running" else ""
         print(f"{record['id'][:12]:<14}{record.get('image', ''):<18}{command:<26}{status:<16}"
               f"{pid or '':<8}{record.get('name', '')}")
