@@ -5,8 +5,9 @@ isolate anything: ``create`` unpacks the image into a plain directory (the
 container's "rootfs"), ``start`` interprets the command with the chapter 3
 simulated shell (``fromscratch.image.simshell``: ``echo``, ``cat``, ``mkdir``,
 ``touch``, ``exit N`` …) with every path resolved inside that directory, and the
-container is ``stopped`` as soon as the script ends.  Volumes are symlinks
-from the rootfs to their host directory, so writes really land on the host side.
+container is ``stopped`` as soon as the script ends.  A bind volume is copied
+into the rootfs before the command and (unless ``ro``) copied back after it, so
+writes land on the host side — at the end rather than at once.
 
 The state lives in the same :class:`~fromscratch.runtime.state.StateDir`
 records as real containers, with ``"mode": "simulated"``.
@@ -47,13 +48,6 @@ class SimContainer:
         check_config(config)
         if (states.path(container_id) / "state.json").exists():
             raise ValueError(f"container {container_id!r} already exists")
-        for mount in config.get("mounts", []):
-            if mount.get("type") == "bind" and mount.get("source"):
-                link = rootfs / mount["destination"].lstrip("/")
-                if link.is_dir() and not any(link.iterdir()):
-                    link.rmdir()
-                link.parent.mkdir(parents=True, exist_ok=True)
-                link.symlink_to(mount["source"])
         states.save({"id": container_id, "name": name or container_id[:12], "image": image,
                      "mode": "simulated", "status": "created", "pid": None,
                      "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -84,6 +78,15 @@ class SimContainer:
         lines: list[str] = []
         shell = SimulatedShell(record["rootfs_dir"], env, process.get("cwd", "/"), lines.append)
         args = process["args"]
+        volumes = [m for m in record["config"].get("mounts", [])
+                   if m.get("type") == "bind" and m.get("source")]
+        rootfs = Path(record["rootfs_dir"])
+        for mount in volumes:
+            if rootfs.resolve().is_relative_to(Path(mount["source"]).resolve()):
+                raise RuntimeError(f"volume {mount['source']} holds the container itself; the "
+                                   "simulated runtime copies volumes and cannot copy that")
+        for mount in volumes:
+            shutil.copytree(mount["source"], rootfs / mount["destination"].lstrip("/"), dirs_exist_ok=True)
         try:
             if len(args) == 3 and args[0].rsplit("/", 1)[-1] in ("sh", "bash") and args[1] == "-c":
                 code = shell.run(args[2])
@@ -92,6 +95,10 @@ class SimContainer:
         except Exception as err:  # an unsupported command: exit 127 as sh would
             lines.append(f"simulated shell: {err}")
             code = 127
+        for mount in volumes:
+            if "ro" not in mount.get("options", []):
+                shutil.copytree(rootfs / mount["destination"].lstrip("/"), mount["source"],
+                                dirs_exist_ok=True)
         (self.directory / "log").write_text("".join(f"{line}\n" for line in lines))
         record.update(status="stopped", exit_code=code)
         self.states.save(record)

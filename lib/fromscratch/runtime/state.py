@@ -103,6 +103,8 @@ class StateDir:
 
     def refresh(self, record: dict[str, Any]) -> dict[str, Any]:
         """Correct the recorded status against the kernel (the process may have ended)."""
+        if record.get("mode") == "simulated":
+            return record  # no process: the record is the whole truth
         if record.get("status") in ("created", "running") and not is_alive(
                 record.get("pid"), record.get("pid_start")):
             record["status"] = "stopped"
