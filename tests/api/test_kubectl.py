@@ -159,3 +159,30 @@ def test_server_errors_reach_kubectl_as_status_messages(kubectl, ns):
     missing = kubectl("-n", ns, "get", "deployment", "nope", check=False)
     assert missing.returncode == 1
     assert 'deployments.apps "nope" not found' in missing.stderr
+
+
+def test_imperative_create_sends_protobuf_which_we_read_for_simple_kinds(kubectl, server, core):
+    # kubectl's typed clients encode these as Kubernetes protobuf, not JSON
+    kubectl("create", "namespace", "imperative")
+    kubectl("-n", "imperative", "create", "configmap", "settings", "--from-literal=mode=fast",
+            "--from-literal=level=3")
+    kubectl("-n", "imperative", "create", "secret", "generic", "creds",
+            "--from-literal=password=hunter2")
+    kubectl("-n", "imperative", "create", "serviceaccount", "robot")
+    token = kubectl("-n", "imperative", "create", "token", "robot").stdout.strip()
+    assert core.read_namespaced_config_map("settings", "imperative").data == {
+        "mode": "fast", "level": "3"}
+    secret = core.read_namespaced_secret("creds", "imperative")
+    assert secret.type == "Opaque" and secret.data == {"password": "aHVudGVyMg=="}
+    from tests.api.helpers import raw_request
+
+    assert raw_request(server, "GET", "/api/v1/namespaces/imperative/pods", token=token)[0] == 200
+
+
+def test_unsupported_encodings_and_server_side_apply_are_a_clear_415(kubectl, ns, tmp_path):
+    made = kubectl("-n", ns, "create", "deployment", "d", "--image=nginx", check=False)
+    assert made.returncode != 0 and "protobuf is read for" in made.stderr
+    manifest = tmp_path / "cm.yaml"
+    manifest.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\n")
+    applied = kubectl("-n", ns, "apply", "--server-side", "-f", str(manifest), check=False)
+    assert applied.returncode != 0 and "server-side apply is not supported" in applied.stderr

@@ -22,7 +22,8 @@ Obj = dict[str, Any]
 
 
 def _default(mapping: Obj, key: str, value: Any) -> Any:
-    if mapping.get(key) is None:
+    # like Go's defaulting, an empty string counts as "not set"
+    if mapping.get(key) is None or mapping.get(key) == "":
         mapping[key] = value
     return mapping[key]
 

@@ -34,6 +34,7 @@ from fromscratch.api.selectors import SelectorError, parse_field_selector, parse
 
 Obj = dict[str, Any]
 BODY_TYPES = ["application/json", "application/yaml"]
+PROTOBUF = "application/vnd.kubernetes.protobuf"  # read for a few kinds only (protobuf.py)
 
 
 @dataclass
@@ -61,6 +62,10 @@ class Response:
 def decode_body(request: Request) -> Any:
     """The request body as data: JSON or YAML, by Content-Type."""
     media = request.content_type.split(";")[0].strip().lower() or "application/json"
+    if media == PROTOBUF:
+        from fromscratch.api import protobuf
+
+        return protobuf.decode(request.body)
     if media not in BODY_TYPES and media != "text/yaml":
         raise errors.unsupported_media_type(media, BODY_TYPES)
     if not request.body.strip():
@@ -209,6 +214,8 @@ class ResourceHandlers:
 
     def _patch(self, info: RequestInfo, kind: Kind, request: Request) -> Response:
         media = request.content_type.split(";")[0].strip().lower()
+        # an unsupported patch type is refused before looking the object up
+        patching.check_patch_type(kind, media)
         patched = patching.patch_object(self.registry, kind, info.namespace, info.name, media,
                                         request.body, subresource=info.subresource,
                                         user=request.user, dry_run=_dry_run(request.query))

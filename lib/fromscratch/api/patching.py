@@ -44,20 +44,25 @@ PATCH_ERROR_CODES = {"BadRequest": 400, "Conflict": 409, "Invalid": 422,
                      "UnsupportedMediaType": 415}
 
 
-def apply_patch(kind: Kind, current: Obj, patch_type: str, body: bytes) -> Obj:
-    """``current`` with the patch in ``body`` applied (raises a 4xx APIError on bad input)."""
-    from fromscratch.api import patch as patches
-
+def check_patch_type(kind: Kind, patch_type: str) -> None:
+    """415 UnsupportedMediaType unless this server can apply ``patch_type`` to ``kind``."""
     if patch_type == APPLY_PATCH:
         raise errors.unsupported_media_type(
             patch_type + " (server-side apply is not supported by this server; "
             "use client-side kubectl apply)", PATCH_TYPES)
     if patch_type not in PATCH_TYPES:
         raise errors.unsupported_media_type(patch_type, PATCH_TYPES)
+    if patch_type == STRATEGIC_MERGE_PATCH and kind.custom:
+        raise errors.unsupported_media_type(
+            "strategic merge patch is not supported for custom resources", PATCH_TYPES)
+
+
+def apply_patch(kind: Kind, current: Obj, patch_type: str, body: bytes) -> Obj:
+    """``current`` with the patch in ``body`` applied (raises a 4xx APIError on bad input)."""
+    from fromscratch.api import patch as patches
+
+    check_patch_type(kind, patch_type)
     if patch_type == STRATEGIC_MERGE_PATCH:
-        if kind.custom:
-            raise errors.unsupported_media_type(
-                "strategic merge patch is not supported for custom resources", PATCH_TYPES)
         if patches.root_type(kind.kind) is None:
             # a built-in type without list merge keys (Scale): strategic merge is a merge patch
             patch_type = MERGE_PATCH
