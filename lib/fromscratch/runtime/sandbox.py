@@ -16,8 +16,10 @@ directory that lives as long as the pod; ``hostPath`` is a host directory).
 
 The process sandbox cannot mount anything, so a container sees its volumes at
 their *host* paths: every ``mountPath`` in the command line is replaced by the
-volume's directory (said in the pod's events).  Ports are the host's loopback
-ports, shared by every pod of this kind.
+volume's directory.  It has no image either: for a ``busybox`` image the command
+runs as an applet of the host's static busybox (``sh`` → ``busybox sh``), for any
+other image it runs the host's program of that name.  Ports are the host's
+loopback ports, shared by every pod of this kind.
 """
 
 from __future__ import annotations
@@ -194,6 +196,16 @@ class ProcessSandbox:
         self.specs = {c["name"]: c for c in [*pod["spec"].get("initContainers", []),
                                              *pod["spec"]["containers"]]}
 
+    def _argv(self, container: Mapping[str, Any], argv: list[str]) -> list[str]:
+        """Volume paths rewritten; busybox applets run by the host's static busybox."""
+        from fromscratch.image.base import find_busybox
+
+        argv = [self._rewrite(container, a) for a in argv]
+        busybox = find_busybox()
+        if str(container.get("image", "")).startswith("busybox") and busybox is not None:
+            argv = [str(busybox), os.path.basename(argv[0]), *argv[1:]]
+        return argv
+
     def _rewrite(self, container: Mapping[str, Any], text: str) -> str:
         for mount_path, host, _ in sorted(volume_mounts(container, self.volumes), key=lambda m: -len(m[0])):
             text = text.replace(mount_path, str(host))
@@ -201,7 +213,7 @@ class ProcessSandbox:
 
     def start(self, container: Mapping[str, Any], *, attempt: int) -> ProcessHandle:
         env = container_env(container, self.name)
-        argv = [self._rewrite(container, a) for a in container_argv(container, env)]
+        argv = self._argv(container, container_argv(container, env))
         if shutil.which(argv[0], path=env["PATH"]) is None:
             raise SandboxError(f'exec: "{argv[0]}": executable file not found in $PATH')
         log = self.directory / f"{container['name']}-{attempt}.log"
@@ -216,7 +228,7 @@ class ProcessSandbox:
     def check(self, container: str, handler: str, action: Mapping[str, Any], timeout: float) -> bool:
         if handler == "exec":
             spec = self.specs[container]
-            argv = [self._rewrite(spec, a) for a in action["command"]]
+            argv = self._argv(spec, list(action["command"]))
             try:
                 done = subprocess.run(argv, env=container_env(spec, self.name), timeout=timeout,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
