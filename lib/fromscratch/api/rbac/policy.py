@@ -1,0 +1,124 @@
+"""The RBAC policy: every Role, ClusterRole, RoleBinding and ClusterRoleBinding, ready to read.
+
+Models the four listers kube-apiserver's RBAC authorizer reads
+(``RoleGetter``, ``RoleBindingLister``, ``ClusterRoleGetter``,
+``ClusterRoleBindingLister`` in ``plugin/pkg/auth/authorizer/rbac``) — there
+they are informer caches; here :class:`PolicyCache` keeps a snapshot that is
+rebuilt after any RBAC object is written, so an authorization never reads the
+store.
+
+A :class:`Policy` is plain data (lists of the objects as stored), so the
+authorizer can also be run on a hand-made set of roles and bindings, as the
+tests and the exercises do.
+
+Simplified: one snapshot for the whole cluster, rebuilt in full on a change
+(the real caches update one object at a time).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fromscratch.api.kinds import Kind
+    from fromscratch.api.registry import Registry
+
+Obj = dict[str, Any]
+RBAC_GROUP = "rbac.authorization.k8s.io"
+RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+PLURALS = {"Role": "roles", "ClusterRole": "clusterroles", "RoleBinding": "rolebindings",
+           "ClusterRoleBinding": "clusterrolebindings"}
+
+
+class RoleNotFound(LookupError):
+    """A binding's ``roleRef`` names a role that does not exist (the binding grants nothing)."""
+
+
+@dataclass
+class Policy:
+    """Roles and bindings as lists of API objects (dicts)."""
+
+    roles: list[Obj] = field(default_factory=list)
+    cluster_roles: list[Obj] = field(default_factory=list)
+    role_bindings: list[Obj] = field(default_factory=list)
+    cluster_role_bindings: list[Obj] = field(default_factory=list)
+
+    @classmethod
+    def from_objects(cls, objects: Iterable[Obj]) -> Policy:
+        """Sort a mixed list of RBAC objects (e.g. a parsed YAML file) by kind."""
+        policy = cls()
+        by_kind = {"Role": policy.roles, "ClusterRole": policy.cluster_roles,
+                   "RoleBinding": policy.role_bindings,
+                   "ClusterRoleBinding": policy.cluster_role_bindings}
+        for obj in objects:
+            if obj.get("kind") not in by_kind:
+                raise ValueError(f"not an RBAC object: kind {obj.get('kind')!r}")
+            by_kind[obj["kind"]].append(obj)
+        return policy
+
+    def role(self, namespace: str, name: str) -> Obj | None:
+        for role in self.roles:
+            meta = role["metadata"]
+            if meta["name"] == name and meta.get("namespace") == namespace:
+                return role
+        return None
+
+    def cluster_role(self, name: str) -> Obj | None:
+        for role in self.cluster_roles:
+            if role["metadata"]["name"] == name:
+                return role
+        return None
+
+    def bindings_in(self, namespace: str) -> list[Obj]:
+        return [b for b in self.role_bindings if b["metadata"].get("namespace") == namespace]
+
+    def role_ref_rules(self, role_ref: Obj, binding_namespace: str) -> list[Obj]:
+        """The rules a ``roleRef`` points at (GetRoleReferenceRules); RoleNotFound if missing."""
+        kind, name = role_ref.get("kind"), role_ref.get("name", "")
+        if kind == "Role":
+            role = self.role(binding_namespace, name) if binding_namespace else None
+            if role is None:
+                raise RoleNotFound(f'role.{RBAC_GROUP} "{name}" not found')
+        elif kind == "ClusterRole":
+            role = self.cluster_role(name)
+            if role is None:
+                raise RoleNotFound(f'clusterrole.{RBAC_GROUP} "{name}" not found')
+        else:
+            raise RoleNotFound(f"unsupported role reference kind: {kind!r}")
+        return list(role.get("rules") or [])
+
+
+class PolicyCache:
+    """The current :class:`Policy` of a registry, rebuilt after every RBAC write."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self._lock = threading.Lock()
+        self._policy: Policy | None = None
+        self._dirty = True
+        self.rebuilds = 0
+        registry.after_write.append(self._on_write)
+
+    def _on_write(self, kind: Kind, event: str, obj: Obj) -> None:
+        if kind.group == RBAC_GROUP:
+            self._dirty = True
+
+    def __call__(self) -> Policy:
+        with self._lock:
+            if self._dirty or self._policy is None:
+                # subtle: clear the flag *before* reading, so a write during the read re-dirties
+                self._dirty = False
+                self._policy = self._load()
+                self.rebuilds += 1
+            return self._policy
+
+    def _load(self) -> Policy:
+        lists = []
+        for kind_name in RBAC_KINDS:
+            kind = self.registry.kinds.lookup(RBAC_GROUP, "v1", PLURALS[kind_name])
+            assert kind is not None
+            lists.append(self.registry.list_all(kind)[0])
+        return Policy(*lists)
