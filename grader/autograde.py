@@ -37,6 +37,8 @@ from grader.sandbox import Policy
 REPO = Path(__file__).resolve().parent.parent
 GRADER = REPO / "grader"
 KERNEL_NAME = "fromscratch-sandbox"
+# nbgrader's log lines that add nothing to the problem already reported
+NOISE = ("Traceback", "Please see", "There was an error processing assignment:")
 
 
 @dataclass
@@ -58,9 +60,11 @@ class Outcome:
     score: float | None = None
     max_score: float | None = None
 
+    complete: bool = True  # every notebook of the submission made it through autograding
+
     @property
     def graded(self) -> bool:
-        return self.score is not None
+        return self.complete and self.score is not None
 
 
 def _slug(text: str) -> str:
@@ -180,11 +184,16 @@ def _run_one(root: Path, student: str, assignment: str, policy: Policy, *, sandb
             result = None
         if not outcome.timed_out and result is not None:
             for line in result.stderr.splitlines():
-                if "| ERROR]" in line or "| WARNING] Cell" in line:
-                    outcome.problems.append(line.split("]", 1)[-1].strip())
+                message = line.split("]", 1)[-1].strip()
+                if ("| ERROR]" in line or "Timeout waiting" in line) and not message.startswith(NOISE):
+                    outcome.problems.append(message)
             if result.returncode != 0 and not outcome.problems:
                 outcome.problems.append(f"nbgrader exited {result.returncode}: {result.stderr[-500:]}")
         _read_report(rundir / "report.jsonl", outcome)
+        # subtle: nbgrader removes the autograded copy of a submission it failed to grade
+        autograded = root / "autograded" / student / assignment
+        outcome.complete = all((autograded / nb.name).exists()
+                               for nb in (root / "release" / assignment).glob("*.ipynb"))
         if group is not None:
             outcome.memory_peak = _memory_peak(group)
             try:

@@ -5,8 +5,12 @@ Run nbgrader commands from this folder (``cd grader && nbgrader ...``) or throug
 """
 
 import os
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# the repository root, so that ``grader.feedback`` can be named below
+if os.path.dirname(HERE) not in sys.path:
+    sys.path.insert(0, os.path.dirname(HERE))
 
 c = get_config()  # type: ignore[name-defined]  # noqa: F821 — provided by traitlets when loaded
 
@@ -23,3 +27,14 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 180
 c.Execute.timeout = 180
 c.Execute.kernel_name = "python3"
+
+# Feedback never shows hidden tests, and reports a failed check by the message the test wrote.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "grader.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
+# zip_collect: an LMS download of files named <student>_<notebook>.ipynb
+c.FileNameCollector.named_regexp = r".*/(?P<student_id>[A-Za-z0-9.@-]+)_(?P<file_id>[^/]+\.ipynb)$"
+c.ZipCollectApp.collector_plugin = "nbgrader.plugins.FileNameCollector"
