@@ -1,0 +1,204 @@
+"""Metrics sources: where the HPA learns how much CPU and memory each Pod uses.
+
+In a real cluster the path is kubelet (cAdvisor, cgroups) -> metrics-server ->
+the resource metrics API ``metrics.k8s.io/v1beta1`` -> the HPA's
+``resourceclient`` (``pkg/controller/podautoscaler/metrics/client.go``), which
+sums the containers of each Pod.  Here, one interface
+(:class:`~fromscratch.autoscaling.autoscaler.MetricsSource`) and three sources:
+
+- :class:`UsageScraper` — metrics-server's role for Pods we run ourselves: it
+  samples each Pod's cgroup (``cpuacct.usage`` / ``cpu.stat``) or, where there is
+  no cgroup, the process accounting of its PID (``fromscratch.usage``), and keeps
+  the rate over the last scrape window;
+- :class:`LoadModel` — a scriptable load for simulations: a total demand in
+  millicores as a function of (virtual) time, shared by the ready Pods;
+- :class:`MetricsAPIClient` — reads ``PodMetrics`` from any API server that
+  serves ``metrics.k8s.io`` (ours, see ``metrics_api.py``, or a real cluster's
+  metrics-server), through the official client.
+
+Values are milli-units (millicores; bytes × 1000 for memory), as upstream's
+``MilliValue()``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fromscratch.api.selectors import matches, parse_label_selector
+from fromscratch.autoscaling.replicas import PodMetric, milli_value
+from fromscratch.controllers.podutil import parse_time
+from fromscratch.linux.cgroups import Cgroup
+from fromscratch.usage import UsageMeter
+
+Obj = dict[str, Any]
+
+
+def _selected(selector: str, labels: Mapping[str, str]) -> bool:
+    return matches(parse_label_selector(selector), labels)
+
+
+class FixedMetrics:
+    """Metrics given by hand: ``{pod name: millicores}`` (tests and worked examples)."""
+
+    def __init__(self, values: Mapping[str, int], *, timestamp: float = 0.0,
+                 window: float = 15.0) -> None:
+        self.values, self.timestamp, self.window = dict(values), timestamp, window
+
+    def resource_metrics(self, namespace: str, selector: str, resource: str) -> dict[str, PodMetric]:
+        return {name: PodMetric(v, self.timestamp, self.window) for name, v in self.values.items()}
+
+
+# --- cgroups and process accounting ---------------------------------------------------------
+@dataclass
+class _Tracked:
+    namespace: str
+    labels: dict[str, str]
+    meter: UsageMeter
+    cpu: int | None = None  # millicores over the last window; None until two samples
+    memory: int = 0  # working set, bytes
+    timestamp: float = 0.0
+    window: float = 0.0
+
+
+@dataclass
+class UsageScraper:
+    """Sample every tracked Pod's cgroup (or PID) on each :meth:`scrape`.
+
+    A Pod has a metric only after its second sample, like metrics-server, which
+    needs two cumulative CPU readings to compute a rate.
+    """
+
+    clock: Callable[[], float] = time.monotonic
+    pods: dict[str, _Tracked] = field(default_factory=dict)  # "namespace/name" -> ...
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def track(self, namespace: str, name: str, labels: Mapping[str, str], source: Cgroup | int) -> None:
+        """Start measuring a Pod: its cgroup, or the PID of its process."""
+        meter = UsageMeter(source)
+        with self.lock:
+            self.pods[f"{namespace}/{name}"] = _Tracked(namespace, dict(labels), meter,
+                                                        timestamp=self.clock())
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self.lock:
+            self.pods.pop(f"{namespace}/{name}", None)
+
+    def scrape(self) -> None:
+        """One scrape: the rate since the previous one becomes each Pod's metric."""
+        with self.lock:
+            tracked = list(self.pods.values())
+        for pod in tracked:
+            try:
+                cpu, memory = pod.meter.read()
+            except (ProcessLookupError, OSError, ValueError):
+                continue  # the Pod's process or group went away between two scrapes
+            now = self.clock()
+            pod.cpu, pod.memory, pod.window, pod.timestamp = cpu, memory, now - pod.timestamp, now
+
+    def usage(self, namespace: str, name: str) -> tuple[int, int] | None:
+        """(millicores, working-set bytes) of one Pod, or None before its second sample."""
+        pod = self.pods.get(f"{namespace}/{name}")
+        return None if pod is None or pod.cpu is None else (pod.cpu, pod.memory)
+
+    def resource_metrics(self, namespace: str, selector: str, resource: str) -> dict[str, PodMetric]:
+        with self.lock:
+            tracked = dict(self.pods)
+        result = {}
+        for key, pod in tracked.items():
+            if pod.namespace != namespace or pod.cpu is None or not _selected(selector, pod.labels):
+                continue
+            value = pod.cpu if resource == "cpu" else pod.memory * 1000
+            result[key.split("/", 1)[1]] = PodMetric(value, pod.timestamp, pod.window)
+        return result
+
+
+# --- a scriptable load, for simulations -----------------------------------------------------
+@dataclass
+class LoadModel:
+    """Total CPU demand (millicores) over time, spread evenly over the ready Pods.
+
+    ``demand(t)`` is any function of time; :meth:`steps` builds the usual
+    piecewise-constant one.  A Pod cannot use more than ``limit`` (its CPU
+    limit, if any): demand beyond the replicas' capacity is simply not served.
+    """
+
+    demand: Callable[[float], float]
+    limit: int | None = None  # millicores per Pod
+    baseline: int = 0  # millicores an idle Pod uses anyway
+
+    @classmethod
+    def steps(cls, *changes: tuple[float, float], limit: int | None = None,
+              baseline: int = 0) -> LoadModel:
+        """``steps((0, 200), (600, 1500))``: 200m from t=0, 1500m from t=600 s on."""
+        ordered = sorted(changes)
+
+        def demand(t: float) -> float:
+            level = 0.0
+            for start, value in ordered:
+                if t >= start:
+                    level = value
+            return level
+
+        return cls(demand, limit, baseline)
+
+    def per_pod(self, t: float, ready_pods: int) -> int:
+        """Millicores each of ``ready_pods`` Pods uses at time ``t``."""
+        if ready_pods <= 0:
+            return 0
+        share = self.baseline + self.demand(t) / ready_pods
+        if self.limit is not None:
+            share = min(share, self.limit)
+        return round(share)
+
+
+# --- the resource metrics API, through the official client ----------------------------------
+class MetricsAPIClient:
+    """Read ``metrics.k8s.io/v1beta1`` PodMetrics, as the HPA's resource client does.
+
+    A Pod's value is the sum over its containers; a Pod one of whose containers
+    lacks the resource gets no metric (it counts as *missing*).
+    """
+
+    def __init__(self, api_client: Any) -> None:
+        self.api_client = api_client
+
+    def resource_metrics(self, namespace: str, selector: str, resource: str) -> dict[str, PodMetric]:
+        path = f"/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods"
+        params = [("labelSelector", selector)] if selector else []
+        method, url, headers, body, post = self.api_client.param_serialize(
+            method="GET", resource_path=path, query_params=params,
+            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
+        response = self.api_client.call_api(method, url, headers, body, post, _request_timeout=30)
+        data = json.loads(response.read())
+        if not 200 <= response.status < 300:
+            raise LookupError(f"unable to fetch metrics from resource metrics API: "
+                              f"{data.get('message', response.status)}")
+        if not data.get("items"):
+            raise LookupError("no metrics returned from resource metrics API")
+        result = {}
+        for item in data["items"]:
+            containers = item.get("containers") or []
+            usages = [(c.get("usage") or {}).get(resource) for c in containers]
+            if not containers or any(u is None for u in usages):
+                continue
+            total = sum(milli_value(str(u), resource) for u in usages)
+            window = _duration_seconds(item.get("window", "15s"))
+            timestamp = parse_time(item.get("timestamp")) or 0.0
+            result[item["metadata"]["name"]] = PodMetric(total, timestamp, window)
+        return result
+
+
+def _duration_seconds(text: str) -> float:
+    """``"15s"``, ``"1m0s"``, ``"500ms"`` -> seconds (a Go duration, the forms the API uses)."""
+    import re
+
+    total = 0.0
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+    for number, unit in re.findall(r"([\d.]+)(ms|h|m|s)", text):
+        total += float(number) * units[unit]
+    return total

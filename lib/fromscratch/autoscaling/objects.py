@@ -1,0 +1,65 @@
+"""Manifests the chapter keeps writing: an HPA, and a Deployment whose Pods burn CPU.
+
+Plain dicts in the API's JSON form (``autoscaling/v2``, ``apps/v1``), so they go
+straight to the official client, ``kubectl apply`` or the simulation.
+``kubectl autoscale deployment web --cpu-percent=50 --min=1 --max=10`` makes
+the same HPA as ``hpa_manifest("web", cpu_percent=50, min_replicas=1, max_replicas=10)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fromscratch.autoscaling.behavior import Behavior, behavior_to_spec
+
+Obj = dict[str, Any]
+
+
+def hpa_manifest(target: str, *, name: str | None = None, namespace: str = "default",
+                 min_replicas: int = 1, max_replicas: int = 10, cpu_percent: int | None = 80,
+                 metrics: list[Obj] | None = None, behavior: Behavior | Obj | None = None,
+                 target_kind: str = "Deployment") -> Obj:
+    """An ``autoscaling/v2`` HorizontalPodAutoscaler for the Deployment ``target``."""
+    spec: Obj = {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": target_kind, "name": target},
+                 "minReplicas": min_replicas, "maxReplicas": max_replicas}
+    if metrics is not None:
+        spec["metrics"] = metrics
+    elif cpu_percent is not None:
+        spec["metrics"] = [cpu_utilization_metric(cpu_percent)]
+    if behavior is not None:
+        spec["behavior"] = behavior_to_spec(behavior) if isinstance(behavior, Behavior) else behavior
+    return {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": name or target, "namespace": namespace}, "spec": spec}
+
+
+def cpu_utilization_metric(percent: int, resource: str = "cpu") -> Obj:
+    return {"type": "Resource", "resource": {
+        "name": resource, "target": {"type": "Utilization", "averageUtilization": percent}}}
+
+
+def average_value_metric(quantity: str, resource: str = "memory") -> Obj:
+    return {"type": "Resource", "resource": {
+        "name": resource, "target": {"type": "AverageValue", "averageValue": quantity}}}
+
+
+def burner_deployment(name: str = "web", *, namespace: str = "default", replicas: int = 1,
+                      cpu_request: str | None = "100m", cpu_limit: str | None = None,
+                      cost_ms: int = 20) -> Obj:
+    """A Deployment whose Pods do ``cost_ms`` of CPU work per request they receive.
+
+    ``cpu_request=None`` leaves the request out: the HPA then cannot compute a
+    utilisation and says so in its ``ScalingActive`` condition.
+    """
+    resources: Obj = {}
+    if cpu_request is not None:
+        resources["requests"] = {"cpu": cpu_request}
+    if cpu_limit is not None:
+        resources["limits"] = {"cpu": cpu_limit}
+    labels = {"app": name}
+    container = {"name": "burner", "image": "fromscratch/burner",
+                 "args": ["--cost-ms", str(cost_ms)], "resources": resources}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [container]}}}}
