@@ -85,6 +85,7 @@ def default_spec(args: Sequence[str] = ("sh",), *, hostname: str = "runc",
     }
 
 
+@pluggable("parse_volume")
 def parse_volume(text: str) -> dict[str, Any]:
     """``-v /host:/ctr[:ro]`` -> an OCI bind mount; ``-v /ctr`` -> an anonymous volume.
 
