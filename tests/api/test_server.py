@@ -78,3 +78,30 @@ def test_command_line_help():
     result = subprocess.run([sys.executable, "-m", "fromscratch", "apiserver", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--store" in result.stdout and "--token-file" in result.stdout
+
+
+def test_send_initial_events_ends_with_an_annotated_bookmark(server, core, ns):
+    # the "watch list" protocol: current objects as ADDED, then a bookmark marking the end
+    for name in ("a", "b"):
+        core.create_namespaced_config_map(ns, {"metadata": {"name": name}})
+    import json as _json
+
+    code, text = raw_request(
+        server, "GET", f"/api/v1/namespaces/{ns}/configmaps?watch=true&sendInitialEvents=true"
+                       "&allowWatchBookmarks=true&resourceVersionMatch=NotOlderThan"
+                       "&timeoutSeconds=1")
+    events = [_json.loads(line) for line in text.splitlines()] if isinstance(text, str) else [text]
+    assert code == 200
+    assert [e["type"] for e in events[:3]] == ["ADDED", "ADDED", "BOOKMARK"]
+    assert events[2]["object"]["metadata"]["annotations"] == {
+        "k8s.io/initial-events-end": "true"}
+
+
+def test_a_resource_version_inside_a_patch_is_a_precondition(server, core, ns):
+    created = core.create_namespaced_config_map(ns, {"metadata": {"name": "pre"}})
+    core.patch_namespaced_config_map("pre", ns, {"data": {"a": "1"}})
+    stale = {"metadata": {"resourceVersion": created.metadata.resource_version},
+             "data": {"a": "2"}}
+    code, status = raw_request(server, "PATCH", f"/api/v1/namespaces/{ns}/configmaps/pre", stale,
+                               {"Content-Type": "application/merge-patch+json"})
+    assert (code, status["reason"]) == (409, "Conflict")
