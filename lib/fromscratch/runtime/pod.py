@@ -146,7 +146,8 @@ class Pod:
                     if run.restart_at is None or now >= run.restart_at:
                         self._start(run, now)
         for run in self.runs:
-            if run.running and run.timer is not None:
+            # a container being killed is not probed any more (the prober worker stops)
+            if run.running and run.timer is not None and run.kill_deadline is None:
                 self._probe(run, now)
 
     def _observe(self, run: ContainerRun, now: float) -> None:
