@@ -249,7 +249,7 @@ class ResourceHandlers:
         dry_run = _dry_run(request.query) or options.get("dryRun") == ["All"]
         obj, gone = self.registry.delete(kind, info.namespace, info.name, options,
                                          user=request.user, dry_run=dry_run)
-        from fromscratch.api.registry import RETURNS_DELETED_OBJECT
+        from fromscratch.api.deletion import RETURNS_DELETED_OBJECT
 
         if gone and (kind.group, kind.kind) not in RETURNS_DELETED_OBJECT:
             details = {"name": info.name, "kind": kind.plural,

@@ -12,14 +12,9 @@ and the per-kind *strategies*:
   change ``status`` and the ``status`` subresource cannot change anything else;
   ``generation`` increases only when the spec changes; an update that changes
   nothing writes nothing;
-- **delete**: an object with ``finalizers`` only gets a ``deletionTimestamp``
-  and is removed when the last finalizer goes; ``propagationPolicy`` adds the
-  ``foregroundDeletion`` or ``orphan`` finalizer for the garbage collector;
-  a Pod bound to a node is deleted gracefully (its kubelet finishes the job).
+- **delete** (``deletion.py``): finalizers and graceful deletion.
 
-Simplified: deleting a Namespace deletes its contents right away, where the
-real namespace controller does it asynchronously; there is no
-``managedFields`` bookkeeping and no graceful deletion for kinds other than Pods.
+Simplified: there is no ``managedFields`` bookkeeping.
 """
 
 from __future__ import annotations
@@ -29,12 +24,13 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fromscratch.api import conversion, errors
 from fromscratch.api.admission import AdmissionChain, AdmissionRequest, Operation
 from fromscratch.api.defaults import apply_defaults, generate_job_selector, qos_class
+from fromscratch.api.deletion import MAX_CAS_RETRIES, DeletionMixin
+from fromscratch.api.keys import key_prefix, object_key, rfc3339
 from fromscratch.api.kinds import Kind, KindRegistry
 from fromscratch.api.store import KeyExists, KeyNotFound, ResourceVersionConflict, Store
 from fromscratch.api.validation import validate
@@ -43,8 +39,6 @@ if TYPE_CHECKING:
     from fromscratch.api.auth import UserInfo
 
 Obj = dict[str, Any]
-# kinds whose DELETE answers with the deleted object; the rest answer with a Status
-RETURNS_DELETED_OBJECT = {("", "Pod"), ("", "Service"), ("", "Namespace")}
 # an empty status as Go serialises it: fields without omitempty are written as zeros
 ZERO_STATUS: dict[tuple[str, str], Obj] = {
     ("apps", "ReplicaSet"): {"replicas": 0},
@@ -55,21 +49,6 @@ ZERO_STATUS: dict[tuple[str, str], Obj] = {
     ("", "Service"): {"loadBalancer": {}},
 }
 GENERATE_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # apimachinery's: no vowels, no 0/1/3
-MAX_CAS_RETRIES = 20
-
-
-def rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def object_key(kind: Kind, namespace: str, name: str) -> str:
-    """The store key, laid out like kube-apiserver's etcd keys."""
-    return f"{key_prefix(kind, namespace)}{name}"
-
-
-def key_prefix(kind: Kind, namespace: str = "") -> str:
-    base = f"/registry/{kind.storage_key}/"
-    return f"{base}{namespace}/" if kind.namespaced and namespace else base
 
 
 def _spec_part(obj: Obj) -> Obj:
@@ -84,7 +63,7 @@ def _without_rv(obj: Obj) -> Obj:
     return clone
 
 
-class Registry:
+class Registry(DeletionMixin):
     """Create, read, update and delete objects of any served kind, following the API rules."""
 
     def __init__(self, store: Store, kinds: KindRegistry, *,
@@ -263,89 +242,6 @@ class Registry:
         if "generation" in old_meta and _spec_part(new) != _spec_part(old):
             meta["generation"] = old_meta["generation"] + 1
         return new
-
-    # --- delete ----------------------------------------------------------------------------
-    def delete(self, kind: Kind, namespace: str, name: str, options: Obj | None = None, *,
-               user: UserInfo | None = None, dry_run: bool = False) -> tuple[Obj, bool]:
-        """DELETE: returns (what to answer, whether the object is gone already)."""
-        options = options or {}
-        current = self.get(kind, namespace, name)
-        meta = current["metadata"]
-        pre = options.get("preconditions") or {}
-        if pre.get("uid") and pre["uid"] != meta.get("uid"):
-            raise errors.conflict(kind.plural, name, kind.group,
-                                  f"Precondition failed: UID in precondition: {pre['uid']}, "
-                                  f"UID in object meta: {meta.get('uid')}")
-        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise errors.conflict(kind.plural, name, kind.group,
-                                  "Precondition failed: resourceVersion does not match")
-        self._admit("DELETE", kind, namespace, None, current, user=user, dry_run=dry_run)
-        if dry_run:
-            return current, False
-        finalizers = list(meta.get("finalizers") or [])
-        policy = options.get("propagationPolicy")
-        extra = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}.get(policy or "")
-        graceful = self._grace_period(kind, current, options)
-        if (kind.group, kind.kind) == ("", "Namespace"):
-            from fromscratch.api.namespaces import delete_namespace
-
-            return delete_namespace(self, current), False
-        if finalizers or extra or graceful:
-            def mark(obj: Obj) -> Obj:
-                m = obj["metadata"]
-                if extra and extra not in (m.get("finalizers") or []):
-                    m["finalizers"] = (m.get("finalizers") or []) + [extra]
-                if not m.get("deletionTimestamp"):
-                    m["deletionTimestamp"] = rfc3339(self.clock() + graceful)
-                    m["deletionGracePeriodSeconds"] = graceful
-                return obj
-            return self._mark_deleting(kind, namespace, name, mark), False
-        return self._remove(kind, namespace, name, int(meta["resourceVersion"])), True
-
-    def _grace_period(self, kind: Kind, obj: Obj, options: Obj) -> int:
-        # only Pods that a kubelet runs are deleted gracefully: the kubelet confirms with grace 0
-        if (kind.group, kind.kind) != ("", "Pod") or not (obj.get("spec") or {}).get("nodeName"):
-            return 0
-        if (obj.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-            return 0
-        requested = options.get("gracePeriodSeconds")
-        if requested is None:
-            requested = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-        if obj["metadata"].get("deletionTimestamp") and requested == 0:
-            return 0
-        return max(int(requested), 0) if isinstance(requested, int) else 30
-
-    def _mark_deleting(self, kind: Kind, namespace: str, name: str,
-                       mark: Callable[[Obj], Obj]) -> Obj:
-        key = object_key(kind, namespace, name)
-        for _ in range(MAX_CAS_RETRIES):
-            current = self.get(kind, namespace, name)
-            marked = mark(copy.deepcopy(current))
-            if marked == current:
-                return current
-            try:
-                stored = self.store.update(key, self._to_storage(kind, marked),
-                                           expected_rv=int(current["metadata"]["resourceVersion"]))
-            except ResourceVersionConflict:
-                continue
-            self._after(kind, "MODIFIED", stored)
-            return self.to_served(kind, stored)
-        raise errors.conflict(kind.plural, name, kind.group, "too many concurrent writers")
-
-    def _remove(self, kind: Kind, namespace: str, name: str, expected_rv: int,
-                default: Obj | None = None) -> Obj:
-        try:
-            gone = self.store.delete(object_key(kind, namespace, name), expected_rv=expected_rv)
-        except KeyNotFound:
-            raise errors.not_found(kind.plural, name, kind.group) from None
-        except ResourceVersionConflict:
-            raise errors.conflict(kind.plural, name, kind.group) from None
-        self._after(kind, "DELETED", gone)
-        if kind.namespaced and namespace:
-            from fromscratch.api.namespaces import finish_if_terminating
-
-            finish_if_terminating(self, namespace)
-        return self.to_served(kind, gone)
 
     # --- shared steps ----------------------------------------------------------------------
     def _check_body(self, kind: Kind, namespace: str, body: Any) -> Obj:

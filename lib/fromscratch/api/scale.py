@@ -16,7 +16,6 @@ resourceVersion is its parent's, so optimistic concurrency carries over.
 from __future__ import annotations
 
 import copy
-import json
 from typing import TYPE_CHECKING, Any
 
 from fromscratch.api import errors
@@ -119,9 +118,3 @@ class _ScaleKind:
     plural = "scale"
     group = "autoscaling"
 
-
-def parse_body(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as err:
-        raise errors.bad_request(f"the body is not valid JSON: {err}") from None
