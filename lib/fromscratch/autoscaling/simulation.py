@@ -95,7 +95,8 @@ class SimulatedTarget:
         """Move each Pod through Pending -> Running -> Ready as time passes."""
         for pod in self.pods:
             born = self.born[pod["metadata"]["name"]]
-            started, ready_at = born + self.schedule_seconds, born + self.schedule_seconds + self.startup_seconds
+            started = born + self.schedule_seconds
+            ready_at = started + self.startup_seconds
             if now < started:
                 continue
             status = pod["status"]
