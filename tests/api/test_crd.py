@@ -137,3 +137,11 @@ def test_a_crd_named_wrongly_is_invalid(server):
     with pytest.raises(ApiException) as err:
         client.ApiextensionsV1Api(server.client()).create_custom_resource_definition(bad)
     assert err.value.status == 422
+
+
+def test_fields_the_schema_does_not_declare_are_pruned(custom, ns):
+    body = widget("pruned")
+    body["spec"]["unknown"] = "dropped"
+    body["extra"] = {"also": "dropped"}
+    created = custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
+    assert created["spec"] == {"size": 3} and "extra" not in created

@@ -11,9 +11,13 @@ Custom objects are validated against the version's ``openAPIV3Schema``:
 ``type``, ``properties``, ``required``, ``items``, ``enum``, ``minimum`` /
 ``maximum``, ``minLength`` / ``maxLength``, ``pattern``.
 
-Simplified: unknown fields are accepted rather than pruned; no CEL rules,
-no defaults from the schema, no conversion webhooks (all versions store the
-object as written, with its ``apiVersion`` rewritten when read).
+Fields the schema does not declare are *pruned* (dropped silently) unless
+the schema says ``x-kubernetes-preserve-unknown-fields: true``, as for every
+structural schema in apiextensions.k8s.io/v1.
+
+Simplified: no CEL rules, no defaults from the schema, no conversion webhooks
+(all versions store the object as written, with its ``apiVersion`` rewritten
+when read).
 """
 
 from __future__ import annotations
@@ -216,6 +220,35 @@ def _check(schema: Obj, value: Any, path: str, out: list[FieldError]) -> None:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
             _check(schema["items"], item, f"{path}[{i}]", out)
+
+
+def _prune(schema: Any, value: Any) -> Any:
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        if isinstance(properties, dict):
+            return {k: _prune(properties[k], v) for k, v in value.items() if k in properties}
+        if isinstance(additional, dict):
+            return {k: _prune(additional, v) for k, v in value.items()}
+        return value
+    if isinstance(value, list):
+        return [_prune(schema.get("items"), item) for item in value]
+    return value
+
+
+def prune_custom_object(kind: Kind, obj: Obj) -> None:
+    """Drop the fields the version's schema does not declare (in place)."""
+    schema = ((kind.schema or {}).get("schema") or {}).get("openAPIV3Schema")
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    properties = schema.get("properties") or {}
+    for key in [k for k in obj if k not in ("apiVersion", "kind", "metadata")]:
+        if key not in properties:
+            del obj[key]
+        else:
+            obj[key] = _prune(properties[key], obj[key])
 
 
 def validate_custom_object(kind: Kind, obj: Obj) -> list[FieldError]:

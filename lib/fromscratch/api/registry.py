@@ -285,6 +285,10 @@ class Registry(DeletionMixin):
             obj = self.admission.mutate(request) or obj
             # what mutating admission added is defaulted too (as for webhook patches)
             apply_defaults(kind.group, kind.kind, obj)
+            if kind.custom:
+                from fromscratch.api.crd import prune_custom_object
+
+                prune_custom_object(kind, obj)
             problems = validate(kind.group, kind.kind, obj, old)
             if kind.custom:
                 from fromscratch.api.crd import validate_custom_object
