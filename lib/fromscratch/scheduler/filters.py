@@ -1,0 +1,99 @@
+"""Filters: can this Pod run on this node at all?  Each failed check is a reason.
+
+Models the Filter plugins of kube-scheduler's default profile
+(``pkg/scheduler/framework/plugins``), with their messages, so the "why" a
+notebook prints reads like ``kubectl describe pod``'s FailedScheduling event:
+
+- **NodeUnschedulable**: a cordoned node (``spec.unschedulable``) takes no Pods,
+  unless the Pod tolerates ``node.kubernetes.io/unschedulable:NoSchedule``;
+- **NodeAffinity**: ``nodeSelector`` and required node affinity must match;
+- **TaintToleration**: no NoSchedule or NoExecute taint may be left untolerated;
+- **NodeResourcesFit**: the Pod's requests plus those of the Pods already on the
+  node must fit the node's allocatable cpu and memory, and the pod count its ``pods``.
+
+Requests are summed over containers; an init container needing more than all
+containers together sets the Pod's request (``max(init, sum(containers))``),
+plus ``spec.overhead``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fromscratch.api.quantity import cpu_millicores, memory_bytes
+from fromscratch.exercises import pluggable
+from fromscratch.scheduler.predicates import pod_matches_node_labels, untolerated_taints
+
+Obj = dict[str, Any]
+UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+
+REASON_UNSCHEDULABLE = "node(s) were unschedulable"
+REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
+REASON_TOO_MANY_PODS = "Too many pods"
+
+
+def _amount(resources: Obj, name: str) -> int:
+    value = resources.get(name)
+    if value is None:
+        return 0
+    return cpu_millicores(str(value)) if name == "cpu" else memory_bytes(str(value))
+
+
+def container_requests(container: Obj) -> tuple[int, int]:
+    """``(millicpu, memory bytes)`` a container requests (its limits if it sets no requests)."""
+    resources = container.get("resources") or {}
+    requests = resources.get("requests") or {}
+    limits = resources.get("limits") or {}
+    return tuple(_amount(requests, r) if r in requests else _amount(limits, r)  # type: ignore[return-value]
+                 for r in ("cpu", "memory"))
+
+
+def pod_requests(pod: Obj) -> tuple[int, int]:
+    """``(millicpu, memory bytes)`` the Pod requests (containers, init containers, overhead)."""
+    spec = pod.get("spec") or {}
+    cpu = sum(container_requests(c)[0] for c in spec.get("containers") or [])
+    memory = sum(container_requests(c)[1] for c in spec.get("containers") or [])
+    for init in spec.get("initContainers") or []:
+        init_cpu, init_memory = container_requests(init)
+        cpu, memory = max(cpu, init_cpu), max(memory, init_memory)
+    overhead = spec.get("overhead") or {}
+    return cpu + _amount(overhead, "cpu"), memory + _amount(overhead, "memory")
+
+
+def node_allocatable(node: Obj) -> tuple[int, int, int]:
+    """``(millicpu, memory bytes, pods)`` from ``status.allocatable`` (or ``capacity``)."""
+    status = node.get("status") or {}
+    allocatable = status.get("allocatable") or status.get("capacity") or {}
+    pods = allocatable.get("pods")
+    return (_amount(allocatable, "cpu"), _amount(allocatable, "memory"),
+            int(str(pods)) if pods is not None else 110)
+
+
+@pluggable("filter_node")
+def filter_node(pod: Obj, node: Obj, node_pods: list[Obj]) -> list[str]:
+    """Why ``pod`` cannot run on ``node`` (already running ``node_pods``); ``[]`` if it can."""
+    spec, node_spec = pod.get("spec") or {}, node.get("spec") or {}
+    tolerations = spec.get("tolerations") or []
+    reasons: list[str] = []
+    # NodeUnschedulable
+    if node_spec.get("unschedulable") and untolerated_taints([UNSCHEDULABLE_TAINT], tolerations):
+        reasons.append(REASON_UNSCHEDULABLE)
+    # NodeAffinity
+    if not pod_matches_node_labels(pod, node):
+        reasons.append(REASON_AFFINITY)
+    # TaintToleration: the first untolerated taint is named, as upstream does
+    bad = untolerated_taints(node_spec.get("taints") or [], tolerations, ("NoSchedule", "NoExecute"))
+    if bad:
+        reasons.append(f"node(s) had untolerated taint {{{bad[0].get('key', '')}: "
+                       f"{bad[0].get('value', '')}}}")
+    # NodeResourcesFit
+    cpu, memory, max_pods = node_allocatable(node)
+    want_cpu, want_memory = pod_requests(pod)
+    used = [pod_requests(p) for p in node_pods]
+    if len(node_pods) + 1 > max_pods:
+        reasons.append(REASON_TOO_MANY_PODS)
+    if want_cpu and want_cpu + sum(u[0] for u in used) > cpu:
+        reasons.append("Insufficient cpu")
+    if want_memory and want_memory + sum(u[1] for u in used) > memory:
+        reasons.append("Insufficient memory")
+    return reasons
