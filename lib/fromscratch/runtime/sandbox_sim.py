@@ -100,6 +100,10 @@ class SimSandbox:
         env = container_env(container, self.name)
         argv = container_argv(container, env)
         lines: list[str] = []
+        # the kubelet-managed files of every container (the init layer of chapter 4)
+        self.files.data[(f"container:{container['name']}", "/etc/hostname")] = f"{self.name}\n"
+        self.files.data[(f"container:{container['name']}", "/etc/hosts")] = \
+            f"127.0.0.1\tlocalhost\n127.0.1.1\t{self.name}\n"
         shell = self._shell(container, lines.append)
         handle = SimHandle(container["name"], attempt, shell.run(argv), self.clock, self.files)
         handle.lines = lines

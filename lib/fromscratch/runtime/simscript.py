@@ -170,25 +170,33 @@ class SimShell:
         if name == "test" and len(args) == 2 and args[0] in ("-f", "-e"):
             return "", int(self.key(args[1]) not in self.files.data)
         if name == "wget":
-            url = args[-1]
-            code = http_status(self.files, url)
-            return ("ok\n", 0) if code is not None and code < 400 else ("", 1)
+            answer = http_get(self.files, args[-1])
+            if answer is None:
+                return "wget: can't connect to remote host: Connection refused\n", 1
+            if answer[0] >= 400:
+                return f"wget: server returned error: HTTP/1.1 {answer[0]}\n", 1
+            return answer[1], 0
         return f"sh: {name}: not found\n", 127
 
 
-def http_status(files: SimFiles, url: str) -> int | None:
-    """What an HTTP GET on a simulated pod gets: None if nothing listens on the port."""
+def http_get(files: SimFiles, url: str) -> tuple[int, str] | None:
+    """What an HTTP GET on a simulated pod gets: (status, body), None if nothing listens."""
     rest = url.split("://", 1)[-1]
     hostport, _, path = rest.partition("/")
     port = int(hostport.rpartition(":")[2]) if ":" in hostport else 80
     if port not in files.listening:
         return None
     container, home = files.listening[port]
-    path = "/" + path
-    if path == "/":
-        return 200
     shell = SimShell(container, files, {}, {}, lambda _: None, lambda: 0.0)
-    return 200 if shell.key(home.rstrip("/") + path) in files.data else 404
+    key = shell.key(home.rstrip("/") + "/" + path)
+    if key in files.data:
+        return 200, files.data[key]
+    return (200, "") if not path else (404, "")
+
+
+def http_status(files: SimFiles, url: str) -> int | None:
+    answer = http_get(files, url)
+    return None if answer is None else answer[0]
 
 
 def run_to_completion(program: Program, budget: float) -> tuple[int | None, float]:
