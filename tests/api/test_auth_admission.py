@@ -138,3 +138,47 @@ def test_kubeconfig_token_and_ca_work_for_a_fresh_client(server):
     api_client = config.new_client_from_config(config_file=server.kubeconfig_path)
     names = [n.metadata.name for n in client.CoreV1Api(api_client).list_namespace().items]
     assert "default" in names and "kube-system" in names
+
+
+def test_kubectl_auth_can_i_and_whoami_ask_the_plugged_authorizer(server, kubectl):
+    def policy(a):
+        # like RBAC's system:basic-user, everyone may ask what they may do
+        if a.verb == "impersonate" or a.user.name == "admin" \
+                or a.resource == "selfsubjectaccessreviews":
+            return True, ""
+        return (a.resource == "pods" and a.verb in ("get", "list")), "pods are read-only for bob"
+
+    server.authorizer = policy
+    try:
+        assert kubectl("auth", "can-i", "create", "pods").stdout.strip() == "yes"
+        denied = kubectl("auth", "can-i", "create", "pods", "--as=bob", check=False)
+        assert denied.stdout.strip().startswith("no")
+        assert kubectl("auth", "can-i", "list", "pods", "--as=bob").stdout.strip() == "yes"
+        assert "admin" in kubectl("auth", "whoami").stdout
+        forbidden = kubectl("get", "secrets", "--as=bob", check=False)
+        assert 'User "bob" cannot list resource "secrets"' in forbidden.stderr
+    finally:
+        from fromscratch.api.auth import allow_all
+
+        server.authorizer = allow_all
+
+
+def test_subject_access_review_for_another_user(server):
+    def policy(a):
+        return a.user.name == "carol", ""
+
+    server.authorizer = lambda a: (True, "") if a.user.name == "admin" else policy(a)
+    try:
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                "spec": {"user": "carol", "resourceAttributes": {"verb": "get",
+                                                                 "resource": "pods"}}}
+        code, answer = raw_request(server, "POST",
+                                   "/apis/authorization.k8s.io/v1/subjectaccessreviews", body)
+        assert (code, answer["status"]["allowed"]) == (201, True)
+        body["spec"]["user"] = "dave"
+        assert raw_request(server, "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                           body)[1]["status"]["allowed"] is False
+    finally:
+        from fromscratch.api.auth import allow_all
+
+        server.authorizer = allow_all

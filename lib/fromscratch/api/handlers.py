@@ -26,10 +26,11 @@ from typing import Any
 import yaml
 
 from fromscratch.api import errors, patching, scale
-from fromscratch.api.auth import Authenticator, UserInfo
+from fromscratch.api.auth import Authenticator, Authorizer, UserInfo, allow_all
 from fromscratch.api.kinds import Kind
 from fromscratch.api.registry import Registry, key_prefix, object_key
 from fromscratch.api.request_info import RequestInfo
+from fromscratch.api.reviews import REVIEW_KINDS, review
 from fromscratch.api.selectors import SelectorError, parse_field_selector, parse_label_selector
 
 Obj = dict[str, Any]
@@ -141,9 +142,11 @@ def _parse_continue(token: str, prefix: str) -> tuple[int, str]:
 class ResourceHandlers:
     """Turns (RequestInfo, Request) into a registry call."""
 
-    def __init__(self, registry: Registry, authenticator: Authenticator) -> None:
+    def __init__(self, registry: Registry, authenticator: Authenticator,
+                 authorizer: Authorizer = allow_all) -> None:
         self.registry = registry
         self.authenticator = authenticator
+        self.authorizer = authorizer  # for access reviews
 
     def handle(self, info: RequestInfo, kind: Kind, request: Request) -> Response:
         verb, sub = info.verb, info.subresource
@@ -156,6 +159,11 @@ class ResourceHandlers:
             raise errors.method_not_allowed(verb, kind.plural)
         if sub and sub not in kind.subresources:
             raise errors.not_found(f"{kind.plural}/{sub}", info.name, kind.group)
+        if kind.kind in REVIEW_KINDS and not kind.custom:
+            if verb != "create" or sub or info.name:
+                raise errors.method_not_allowed(verb, kind.plural)
+            answer = review(kind.kind, decode_body(request), request.user, self.authorizer)
+            return Response(201, answer)
         if sub == "scale":
             return self._scale(info, kind, request)
         if sub == "token":

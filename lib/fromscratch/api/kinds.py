@@ -134,6 +134,13 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     _k("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings"),
     _k("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
        namespaced=False),
+    # access reviews: created, answered, never stored (reviews.py)
+    _k("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+       namespaced=False, verbs=("create",)),
+    _k("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews",
+       namespaced=False, verbs=("create",)),
+    _k("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
+       namespaced=False, verbs=("create",)),
     # storage, coordination, CRDs
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False,
        short_names=("sc",)),

@@ -2,8 +2,8 @@
 
 client-go's typed clients encode built-in objects as Kubernetes protobuf
 (``Content-Type: application/vnd.kubernetes.protobuf``), so ``kubectl create
-namespace``, ``create configmap``, ``create secret``, ``create serviceaccount``
-and ``create token`` send protobuf, not JSON.  The format, from
+namespace``, ``create configmap``, ``create secret``, ``create serviceaccount``,
+``create token``, ``auth can-i`` and ``auth whoami`` send protobuf, not JSON.  The format, from
 ``k8s.io/apimachinery/pkg/runtime/serializer/protobuf``: the four bytes
 ``k8s\\x00``, then a ``runtime.Unknown`` message holding the ``TypeMeta``
 (apiVersion, kind) and the object's own message in ``raw``.
@@ -51,11 +51,29 @@ MESSAGES: dict[str, Fields] = {
                        4: ("automountServiceAccountToken", "bool")},
     "TokenRequest": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenRequestSpec")},
     "TokenRequestSpec": {1: ("audiences", "[]string"), 4: ("expirationSeconds", "int")},
+    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
+                                2: ("spec", "SelfSubjectAccessReviewSpec")},
+    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
+                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
+    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
+    "SubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
+                                2: ("nonResourceAttributes", "NonResourceAttributes"),
+                                3: ("user", "string"), 4: ("groups", "[]string"),
+                                6: ("uid", "string")},
+    "ResourceAttributes": {1: ("namespace", "string"), 2: ("verb", "string"),
+                           3: ("group", "string"), 4: ("version", "string"),
+                           5: ("resource", "string"), 6: ("subresource", "string"),
+                           7: ("name", "string")},
+    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
+    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
 }
 # (apiVersion, kind) -> message: the kinds whose protobuf bodies we read
 KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
          ("v1", "Secret"): "Secret", ("v1", "ServiceAccount"): "ServiceAccount",
-         ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest"}
+         ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
+         ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
+         ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
+         ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview"}
 
 
 class WireError(ValueError):

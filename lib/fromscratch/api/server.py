@@ -88,7 +88,9 @@ class APIServer:
         self.token = admin_token or secrets.token_urlsafe(24)
         self.authenticator.add_token(self.token, ADMIN)
         self.authorizer: Authorizer = authorizer
-        self.handlers = ResourceHandlers(self.registry, self.authenticator)
+        # reviews ask whichever authorizer is plugged in at the time
+        self.handlers = ResourceHandlers(self.registry, self.authenticator,
+                                         lambda attributes: self.authorizer(attributes))
         self.bookmark_interval = bookmark_interval
         self.encoded_events = EncodedEvents()
         self.stopping = threading.Event()

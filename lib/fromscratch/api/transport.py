@@ -106,6 +106,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
             body = self._read_body()
             user = self.api.authenticator.authenticate(self.headers.get("Authorization"))
+            user = self._impersonate(user)
             try:
                 info = request_info(self.command, split.path, query)
             except RequestInfoError as err:
@@ -152,6 +153,32 @@ class APIRequestHandler(BaseHTTPRequestHandler):
                     length -= len(chunk)
             raise errors.too_large(MAX_BODY)
         return self.rfile.read(length) if length else b""
+
+    def _impersonate(self, user: UserInfo) -> UserInfo:
+        """``Impersonate-User`` / ``-Group``: act as someone else, if allowed to (``--as``)."""
+        name = self.headers.get("Impersonate-User")
+        groups = tuple(self.headers.get_all("Impersonate-Group") or ())
+        if not name:
+            if groups:
+                raise errors.bad_request("requested impersonation of groups without a user")
+            return user
+        wanted = [("users", name)] + [("groups", g) for g in groups]
+        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
+            _, _, namespace, account = name.split(":")
+            wanted[0] = ("serviceaccounts", f"{namespace}/{account}")
+        for resource, target in wanted:
+            namespace, _, target_name = target.rpartition("/") if resource == \
+                "serviceaccounts" else ("", "", target)
+            attributes = Attributes(user=user, verb="impersonate", is_resource_request=True,
+                                    path=self.path, namespace=namespace, resource=resource,
+                                    name=target_name)
+            allowed, reason = self.api.authorizer(attributes)
+            if not allowed:
+                raise errors.forbidden_error(forbidden_message(attributes, reason),
+                                             resource=resource, name=target_name)
+        if not groups:
+            groups = ("system:authenticated",)
+        return UserInfo(name=name, uid=self.headers.get("Impersonate-Uid", ""), groups=groups)
 
     def _authorize(self, user: UserInfo, info: RequestInfo) -> None:
         attributes = Attributes(user=user, verb=info.verb,
