@@ -145,3 +145,16 @@ def test_fields_the_schema_does_not_declare_are_pruned(custom, ns):
     body["extra"] = {"also": "dropped"}
     created = custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
     assert created["spec"] == {"size": 3} and "extra" not in created
+
+
+def test_kubectl_strict_field_validation_refuses_unknown_fields(custom, kubectl, ns, tmp_path):
+    manifest = tmp_path / "typo.yaml"
+    manifest.write_text(f"apiVersion: {GROUP}/{VERSION}\nkind: Widget\n"
+                        "metadata: {name: typo}\nspec: {size: 2, colour: red}\n")
+    refused = kubectl("-n", ns, "apply", "-f", str(manifest), check=False)
+    assert refused.returncode != 0 and 'unknown field "spec.colour"' in refused.stderr
+    # --validate=warn: stored (pruned) with a warning
+    warned = kubectl("-n", ns, "apply", "--validate=warn", "-f", str(manifest))
+    assert 'unknown field "spec.colour"' in warned.stderr
+    stored = custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, "typo")
+    assert stored["spec"] == {"size": 2}

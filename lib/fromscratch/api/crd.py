@@ -11,9 +11,11 @@ Custom objects are validated against the version's ``openAPIV3Schema``:
 ``type``, ``properties``, ``required``, ``items``, ``enum``, ``minimum`` /
 ``maximum``, ``minLength`` / ``maxLength``, ``pattern``.
 
-Fields the schema does not declare are *pruned* (dropped silently) unless
-the schema says ``x-kubernetes-preserve-unknown-fields: true``, as for every
-structural schema in apiextensions.k8s.io/v1.
+Fields the schema does not declare are *pruned* (dropped) unless the schema
+says ``x-kubernetes-preserve-unknown-fields: true``, as for every structural
+schema in apiextensions.k8s.io/v1 — silently with ``?fieldValidation=Ignore``,
+with a ``Warning`` header with ``Warn``, and ``Strict`` (kubectl's default)
+refuses the request with ``400 BadRequest`` naming each unknown field.
 
 Simplified: no CEL rules, no defaults from the schema, no conversion webhooks
 (all versions store the object as written, with its ``apiVersion`` rewritten
@@ -236,6 +238,36 @@ def _prune(schema: Any, value: Any) -> Any:
     if isinstance(value, list):
         return [_prune(schema.get("items"), item) for item in value]
     return value
+
+
+def _unknown(schema: Any, value: Any, path: str, out: list[str]) -> None:
+    if not isinstance(schema, dict) or schema.get("x-kubernetes-preserve-unknown-fields"):
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            if isinstance(properties, dict):
+                if key not in properties:
+                    out.append(f"{path}.{key}" if path else key)
+                else:
+                    _unknown(properties[key], item, f"{path}.{key}" if path else key, out)
+            elif isinstance(additional, dict):
+                _unknown(additional, item, f"{path}.{key}" if path else key, out)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _unknown(schema.get("items"), item, f"{path}[{i}]", out)
+
+
+def unknown_fields(kind: Kind, obj: Obj) -> list[str]:
+    """The paths pruning would drop: what ``fieldValidation=Strict`` refuses."""
+    schema = ((kind.schema or {}).get("schema") or {}).get("openAPIV3Schema")
+    if not isinstance(schema, dict):
+        return []
+    body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
+    found: list[str] = []
+    _unknown(schema, body, "", found)
+    return found
 
 
 def prune_custom_object(kind: Kind, obj: Obj) -> None:

@@ -58,6 +58,7 @@ class Response:
     body: Obj
     kind: Kind | None = None
     listed: list[Obj] | None = None  # the items, when this is a list
+    warnings: list[str] = field(default_factory=list)  # sent as Warning headers
 
 
 def decode_body(request: Request) -> Any:
@@ -83,6 +84,23 @@ def decode_body(request: Request) -> Any:
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
     return query.get(name, "").lower() in ("true", "1")
+
+
+def check_unknown_fields(kind: Kind, obj: Any, query: Mapping[str, str],
+                         warnings: list[str]) -> None:
+    """``?fieldValidation=``: Strict refuses unknown fields, Warn reports them (custom kinds)."""
+    directive = query.get("fieldValidation", "") or "Warn"
+    if directive not in ("Strict", "Warn", "Ignore"):
+        raise errors.bad_request(f"fieldValidation must be Strict, Warn or Ignore, "
+                                 f"not {directive!r}")
+    if not kind.custom or directive == "Ignore" or not isinstance(obj, dict):
+        return
+    from fromscratch.api.crd import unknown_fields
+
+    unknown = [f'unknown field "{path}"' for path in unknown_fields(kind, obj)]
+    if unknown and directive == "Strict":
+        raise errors.bad_request("strict decoding error: " + ", ".join(unknown))
+    warnings += unknown
 
 
 def _dry_run(query: Mapping[str, str]) -> bool:
@@ -209,25 +227,31 @@ class ResourceHandlers:
         if info.name:
             raise errors.method_not_allowed("create", f"{kind.plural}/{info.name}")
         body = decode_body(request)
+        warnings: list[str] = []
+        check_unknown_fields(kind, body, request.query, warnings)
         created = self.registry.create(kind, info.namespace, body, user=request.user,
                                        dry_run=_dry_run(request.query))
-        return Response(201, created)
+        return Response(201, created, warnings=warnings)
 
     def _update(self, info: RequestInfo, kind: Kind, request: Request) -> Response:
         body = decode_body(request)
+        warnings: list[str] = []
+        check_unknown_fields(kind, body, request.query, warnings)
         updated = self.registry.update(kind, info.namespace, info.name, body,
                                        subresource=info.subresource, user=request.user,
                                        dry_run=_dry_run(request.query))
-        return Response(200, updated)
+        return Response(200, updated, warnings=warnings)
 
     def _patch(self, info: RequestInfo, kind: Kind, request: Request) -> Response:
         media = request.content_type.split(";")[0].strip().lower()
         # an unsupported patch type is refused before looking the object up
         patching.check_patch_type(kind, media)
-        patched = patching.patch_object(self.registry, kind, info.namespace, info.name, media,
-                                        request.body, subresource=info.subresource,
-                                        user=request.user, dry_run=_dry_run(request.query))
-        return Response(200, patched)
+        warnings: list[str] = []
+        patched = patching.patch_object(
+            self.registry, kind, info.namespace, info.name, media, request.body,
+            subresource=info.subresource, user=request.user, dry_run=_dry_run(request.query),
+            check=lambda obj: check_unknown_fields(kind, obj, request.query, warnings))
+        return Response(200, patched, warnings=warnings)
 
     def _delete_options(self, request: Request) -> Obj:
         options: Obj = {}

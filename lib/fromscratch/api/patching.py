@@ -23,6 +23,7 @@ server does, ``415``); server-side apply is not implemented and answers
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from fromscratch.api import errors
@@ -82,8 +83,11 @@ def apply_patch(kind: Kind, current: Obj, patch_type: str, body: bytes) -> Obj:
 
 def patch_object(registry: Registry, kind: Kind, namespace: str, name: str, patch_type: str,
                  body: bytes, *, subresource: str = "", user: UserInfo | None = None,
-                 dry_run: bool = False) -> Obj:
-    """PATCH one object (or its ``status``) and store the result."""
+                 dry_run: bool = False, check: Callable[[Obj], None] | None = None) -> Obj:
+    """PATCH one object (or its ``status``) and store the result.
+
+    ``check`` sees the patched object before it is stored (field validation).
+    """
 
     def change(current: Obj) -> Obj:
         rv = current["metadata"]["resourceVersion"]
@@ -95,6 +99,8 @@ def patch_object(registry: Registry, kind: Kind, namespace: str, name: str, patc
             # a resourceVersion in the patch is a precondition
             raise errors.conflict(kind.plural, name, kind.group)
         meta["resourceVersion"] = rv
+        if check is not None:
+            check(patched)
         for field, expected in (("apiVersion", kind.api_version), ("kind", kind.kind)):
             if patched.get(field) != expected:
                 raise errors.bad_request(f"the patch may not change {field}")

@@ -11,7 +11,10 @@ Every failure — bad JSON, unknown resource, a bug — is answered with a
 ``Status`` object, never a traceback.  Watches are streamed with chunked
 transfer encoding, one JSON event per line, each flushed as it happens.
 
-Simplified: no protobuf or CBOR (clients that also accept JSON get JSON), no
+Clients may act as someone else with ``Impersonate-User`` / ``-Group``
+headers (``kubectl --as``) if the authorizer allows the ``impersonate`` verb.
+
+Simplified: no protobuf or CBOR answers (clients that also accept JSON get JSON), no
 HTTP/2, no TLS (we listen on 127.0.0.1 only), no request timeouts for
 non-watch requests.
 """
@@ -235,7 +238,8 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         response = self.api.handlers.handle(info, kind, request)
         if fmt == "table" and response.kind is not None:
             return self._send(response.code, self._table(response, request.query), "json")
-        self._send(response.code, response.body, "yaml" if fmt == "yaml" else "json")
+        self._send(response.code, response.body, "yaml" if fmt == "yaml" else "json",
+                   warnings=response.warnings)
 
     def _table(self, response: Response, query: dict[str, str]) -> dict[str, Any]:
         assert response.kind is not None
@@ -251,7 +255,8 @@ class APIRequestHandler(BaseHTTPRequestHandler):
                             "resourceVersion", "")})
 
     # --- writing ---------------------------------------------------------------------------
-    def _send(self, code: int, body: dict[str, Any], fmt: str) -> None:
+    def _send(self, code: int, body: dict[str, Any], fmt: str,
+              warnings: list[str] | None = None) -> None:
         if fmt == "yaml":
             data, media = yaml.safe_dump(body, sort_keys=False).encode(), "application/yaml"
         else:
@@ -260,6 +265,9 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", media)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
+        for warning in warnings or []:
+            # RFC 7234 warn-code 299, as kube-apiserver sends them; kubectl prints "Warning: ..."
+            self.send_header("Warning", '299 - "' + warning.replace('"', '\\"') + '"')
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
