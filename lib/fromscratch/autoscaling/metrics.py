@@ -73,7 +73,7 @@ class UsageScraper:
     needs two cumulative CPU readings to compute a rate.
     """
 
-    clock: Callable[[], float] = time.monotonic
+    clock: Callable[[], float] = time.time  # wall clock: compared with Pods' readiness times
     pods: dict[str, _Tracked] = field(default_factory=dict)  # "namespace/name" -> ...
     lock: threading.Lock = field(default_factory=threading.Lock)
 
