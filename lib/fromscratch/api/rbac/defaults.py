@@ -10,8 +10,8 @@ server writes at start-up (the ``rbac/bootstrap-roles`` post-start hook):
 - ``edit``: read/write most namespaced objects, but not Roles or RoleBindings;
 - ``view``: read most namespaced objects, but **not Secrets** (reading a
   ServiceAccount's token Secret would let a viewer act as that account);
-- ``system:basic-user``: every authenticated user may ask "can I?"
-  (SelfSubjectAccessReview, SelfSubjectRulesReview);
+- ``system:basic-user``: every authenticated user may ask "can I?" and "who am I?"
+  (SelfSubjectAccessReview, SelfSubjectRulesReview, SelfSubjectReview);
 - ``system:discovery`` / ``system:public-info-viewer``: discovery, version
   and health paths.
 
@@ -115,8 +115,10 @@ def bootstrap_cluster_roles() -> list[Obj]:
                      labels={f"{AGGREGATE}edit": "true"}),
         cluster_role("system:aggregate-to-view", view_rules,
                      labels={f"{AGGREGATE}view": "true"}),
-        cluster_role("system:basic-user", [rule(["create"], ["authorization.k8s.io"], [
-            "selfsubjectaccessreviews", "selfsubjectrulesreviews"])]),
+        cluster_role("system:basic-user", [
+            rule(["create"], ["authorization.k8s.io"],
+                 ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+            rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"])]),
         cluster_role("system:discovery", [url_rule(["get"], [
             "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
             "/openapi/*", "/readyz", "/version", "/version/"])]),
