@@ -148,10 +148,16 @@ class ProcessKubelet:
                 from fromscratch.resources import milli_cpu_to_quota
 
                 group.set_cpu_limit(milli_cpu_to_quota(limit), 100_000)
-        process = subprocess.Popen([sys.executable, "-c", BURNER, str(MAX_BACKLOG_MS)],
-                                   stdin=subprocess.PIPE, start_new_session=True)
+        command = [sys.executable, "-c", BURNER, str(MAX_BACKLOG_MS)]
         if group is not None:
-            group.add_process(process.pid)
+            # join the group *before* exec, so all of the burner's memory is charged to it
+            # (cgroup v1 leaves pages charged where they were allocated)
+            command = ["/bin/sh", "-c", 'for f in "$@"; do echo $$ > "$f" || exit 1; done; '
+                       'exec "$BURNER_PYTHON" -c "$BURNER_CODE" "$BURNER_BACKLOG"', "burner",
+                       *group.procs_files()]
+        env = dict(os.environ, BURNER_PYTHON=sys.executable, BURNER_CODE=BURNER,
+                   BURNER_BACKLOG=str(MAX_BACKLOG_MS))
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, start_new_session=True, env=env)
         os.set_blocking(process.stdin.fileno(), False)  # type: ignore[union-attr]
         labels = dict(pod["metadata"].get("labels") or {})
         self.running[name] = RunningPod(name, labels, process, time.time(), group)
