@@ -9,8 +9,10 @@ Lists are sorted by key (namespace, then name) and paged with ``limit`` and
 ``continue``: the continue token is opaque to clients (base64 of the list's
 resourceVersion and the last key sent).
 
-Simplified: a continued list reads the current state, not a snapshot at the
-first page's resourceVersion (kube-apiserver reads that snapshot from etcd).
+Simplified: a list always reads the latest state — a ``resourceVersion``
+parameter on a list is not honoured, and a continued list reads the current
+state rather than a snapshot at the first page's resourceVersion
+(kube-apiserver reads that snapshot from etcd).
 """
 
 from __future__ import annotations

@@ -72,7 +72,12 @@ class APIServer:
                  token_file: str | None = None, admin_token: str | None = None,
                  history: int = 10_000, bookmark_interval: float = 60.0,
                  authorizer: Authorizer = allow_all, kubeconfig_path: str | None = None) -> None:
-        if not ipaddress.ip_address(host).is_loopback:
+        host = "127.0.0.1" if host == "localhost" else host
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
             raise ValueError(f"the API server listens on loopback only, not {host!r}")
         self.host, self.requested_port = host, port
         self.store = open_store(store, history=history) if isinstance(store, str) else store
