@@ -152,7 +152,11 @@ def escalation_check(policy: Callable[[], Policy], authorizer: Callable[[], Auth
                 raise errors.forbidden_error(
                     f'{kind.plural}.{RBAC_GROUP} "{request.name}" is forbidden: {missing}',
                     resource=kind.plural, name=request.name, group=RBAC_GROUP) from None
-        missing_rules = uncovered_rules(rules_for(current, user, namespace), wanted)
+        try:
+            missing_rules = uncovered_rules(rules_for(current, user, namespace), wanted)
+        except Exception as err:  # a learner's plugged-in version may raise: say which
+            raise errors.internal_error(
+                f"uncovered_rules raised {type(err).__name__}: {err}") from None
         if missing_rules:
             raise errors.forbidden_error(
                 f'{kind.plural}.{RBAC_GROUP} "{request.name}" is forbidden: '
