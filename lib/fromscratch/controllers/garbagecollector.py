@@ -87,9 +87,18 @@ class GarbageCollector(Controller):
             self.queue.add(f"{rid}|{meta_namespace_key(obj)}")
 
     def _deleted(self, rid: str, obj: Any) -> None:
+        gone = object_of(obj)
         # the owner is gone: every dependent must be looked at again
-        for dependent_rid, dependent in self.dependents_of(object_of(obj)):
+        for dependent_rid, dependent in self.dependents_of(gone):
             self.queue.add(f"{dependent_rid}|{meta_namespace_key(dependent)}")
+        # a dependent is gone: an owner waiting in the foreground may now finish
+        namespace = gone["metadata"].get("namespace", "")
+        for ref in gone["metadata"].get("ownerReferences") or []:
+            resource = self.by_kind.get((ref.get("apiVersion"), ref.get("kind")))
+            if resource is not None:
+                owner_ns = namespace if resource.namespaced else ""
+                key = f"{owner_ns}/{ref.get('name')}" if owner_ns else str(ref.get("name"))
+                self.queue.add(f"{self._rid(resource)}|{key}")
 
     def dependents_of(self, owner: Obj) -> list[tuple[str, Obj]]:
         uid = owner["metadata"].get("uid")
@@ -151,9 +160,21 @@ class GarbageCollector(Controller):
             self._patch_owners(rid, obj, kept)
         return None
 
+    def live_dependents_of(self, owner: Obj) -> list[tuple[str, Obj]]:
+        """Dependents as the API server has them now (in the owner's namespace)."""
+        uid, namespace = owner["metadata"]["uid"], owner["metadata"].get("namespace", "")
+        found = []
+        for rid, client in self.clients.items():
+            for item in client.list(namespace if client.resource.namespaced else "")["items"]:
+                if any(r.get("uid") == uid for r in item["metadata"].get("ownerReferences") or []):
+                    found.append((rid, item))
+        return found
+
     def _orphan_dependents(self, rid: str, owner: Obj) -> float | None:
         uid = owner["metadata"]["uid"]
-        for dependent_rid, dependent in self.dependents_of(owner):
+        # subtle: orphaning cannot be undone, so ask the API server, not a cache that may
+        # not have seen a dependent created a moment ago
+        for dependent_rid, dependent in self.live_dependents_of(owner):
             refs = [r for r in dependent["metadata"].get("ownerReferences") or [] if r.get("uid") != uid]
             self._patch_owners(dependent_rid, dependent, refs)
             self.orphaned_dependents += 1
