@@ -131,7 +131,10 @@ class HorizontalAutoscaler:
         metric_name = f"{name} resource" if value_target else \
             f"{name} resource utilization (percentage of request)"
         try:
-            usage = metrics.resource_metrics(namespace, selector, name)
+            try:
+                usage = metrics.resource_metrics(namespace, selector, name)
+            except (LookupError, OSError, ValueError) as err:
+                raise ReplicaCalculationError(f"unable to get metrics for resource {name}: {err}") from None
             samples = samples_for(pods, usage, name, now=now, with_requests=not value_target,
                                   **self.periods)
             ready = {s.name: s.usage for s in samples if s.state == "ready" and s.usage is not None}
