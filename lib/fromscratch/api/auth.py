@@ -81,7 +81,9 @@ def forbidden_message(a: Attributes, reason: str = "") -> str:
         text = f'User "{a.user.name}" cannot {a.verb} path "{a.path}"'
         return f"forbidden: {text}" + (f": {reason}" if reason else "")
     what = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
-    subject = f'{what} "{a.name}"' if a.name else what
+    # the subject names the group too ("deployments.apps"), as apimachinery's GroupResource does
+    qualified = f"{a.resource}.{a.api_group}" if a.api_group else a.resource
+    subject = f'{qualified} "{a.name}"' if a.name else qualified
     text = (f'{subject} is forbidden: User "{a.user.name}" cannot {a.verb} resource "{what}" '
             f'in API group "{a.api_group}"')
     text += f' in the namespace "{a.namespace}"' if a.namespace else " at the cluster scope"

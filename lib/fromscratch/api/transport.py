@@ -158,30 +158,14 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length else b""
 
     def _impersonate(self, user: UserInfo) -> UserInfo:
-        """``Impersonate-User`` / ``-Group``: act as someone else, if allowed to (``--as``)."""
-        name = self.headers.get("Impersonate-User")
-        groups = tuple(self.headers.get_all("Impersonate-Group") or ())
-        if not name:
-            if groups:
-                raise errors.bad_request("requested impersonation of groups without a user")
-            return user
-        wanted = [("users", name)] + [("groups", g) for g in groups]
-        if name.startswith("system:serviceaccount:") and name.count(":") == 3:
-            _, _, namespace, account = name.split(":")
-            wanted[0] = ("serviceaccounts", f"{namespace}/{account}")
-        for resource, target in wanted:
-            namespace, _, target_name = target.rpartition("/") if resource == \
-                "serviceaccounts" else ("", "", target)
-            attributes = Attributes(user=user, verb="impersonate", is_resource_request=True,
-                                    path=self.path, namespace=namespace, resource=resource,
-                                    name=target_name)
-            allowed, reason = self.api.authorizer(attributes)
-            if not allowed:
-                raise errors.forbidden_error(forbidden_message(attributes, reason),
-                                             resource=resource, name=target_name)
-        if not groups:
-            groups = ("system:authenticated",)
-        return UserInfo(name=name, uid=self.headers.get("Impersonate-Uid", ""), groups=groups)
+        """``Impersonate-User`` / ``-Group`` / ``-Uid`` / ``-Extra-*``: act as someone else.
+
+        kube-apiserver's ``WithImpersonation`` filter, after authentication and
+        before authorization; the rules live in ``rbac/impersonation.py``.
+        """
+        from fromscratch.api.rbac.impersonation import impersonate
+
+        return impersonate(user, self.headers, self.api.authorizer)
 
     def _authorize(self, user: UserInfo, info: RequestInfo) -> None:
         attributes = Attributes(user=user, verb=info.verb,
