@@ -1,0 +1,139 @@
+"""The DaemonSet controller: exactly one Pod on every eligible node.
+
+Models ``pkg/controller/daemon/daemon_controller.go`` (``manage``, ``updateDaemonSetStatus``):
+for each node, :func:`~fromscratch.controllers.daemonset_nodes.should_run_on_node`
+(a learner's exercise) decides; the controller creates the missing daemon Pod
+— pinned to the node with node affinity on ``metadata.name`` and the daemon
+tolerations, so the scheduler places it — deletes Pods on nodes where they may
+not continue (and duplicates), and Pods whose node is gone.  A node joining,
+changing labels or taints wakes every DaemonSet.
+
+Status: desiredNumberScheduled, currentNumberScheduled, numberMisscheduled,
+numberReady, numberAvailable, updatedNumberScheduled, observedGeneration.
+
+Simplified: no rolling update of daemon Pods after a template change (new
+Pods get the new template; old ones stay until deleted), no ControllerRevisions.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+from fromscratch.controllers.base import Controller, controller_ref, object_of
+from fromscratch.controllers.cache import OWNER_INDEX, split_key
+from fromscratch.controllers.client import DAEMONSETS, NODES, PODS, ResourceClient, is_status
+from fromscratch.controllers.daemonset_nodes import pin_to_node, should_run_on_node
+from fromscratch.controllers.expectations import Expectations
+from fromscratch.controllers.informer import EventHandler, InformerFactory
+from fromscratch.controllers.podutil import is_pod_ready, pod_from_template
+
+Obj = dict[str, Any]
+
+
+def pinned_node(pod: Obj) -> str:
+    """The node a daemon Pod is for: ``spec.nodeName``, or the node its affinity pins it to."""
+    if (pod.get("spec") or {}).get("nodeName"):
+        return pod["spec"]["nodeName"]
+    terms = ((((pod["spec"].get("affinity") or {}).get("nodeAffinity") or {})
+              .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms") or [])
+    for term in terms:
+        for field in term.get("matchFields") or []:
+            if field.get("key") == "metadata.name" and field.get("values"):
+                return field["values"][0]
+    return ""
+
+
+class DaemonSetController(Controller):
+    name = "daemonset"
+    resource = DAEMONSETS
+
+    def __init__(self, factory: InformerFactory, **kwargs: Any) -> None:
+        super().__init__(factory, **kwargs)
+        self.pods = self.watch_dependents(PODS)
+        self.nodes = factory.informer(NODES)
+        self.nodes.add_event_handler(EventHandler(
+            on_add=lambda _n: self._all(), on_update=lambda _o, _n: self._all(),
+            on_delete=lambda _n: self._all()))
+        self.pod_client = ResourceClient(self.api_client, PODS)
+        self.expectations = Expectations(self.clock)
+        self.pods.add_event_handler(EventHandler(
+            on_add=lambda p: self._observed(p, "add"), on_delete=lambda p: self._observed(p, "delete")))
+
+    def _all(self) -> None:
+        for ds in self.informer.list():
+            self.enqueue(ds)
+
+    def _observed(self, pod: Any, what: str) -> None:
+        pod = object_of(pod)
+        ref = controller_ref(pod)
+        if ref is not None and ref.get("kind") == "DaemonSet":
+            key = f"{pod['metadata']['namespace']}/{ref['name']}"
+            if what == "add":
+                self.expectations.creation_observed(key)
+            else:
+                self.expectations.deletion_observed(key)
+
+    def reconcile(self, key: str) -> float | None:
+        namespace, name = split_key(key)
+        ds = self.informer.get(namespace, name)
+        if ds is None or ds["metadata"].get("deletionTimestamp"):
+            return None
+        uid = ds["metadata"]["uid"]
+        by_node: dict[str, list[Obj]] = defaultdict(list)
+        for pod in self.pods.store.by_index(OWNER_INDEX, uid):
+            if (controller_ref(pod) or {}).get("uid") == uid and not pod["metadata"].get("deletionTimestamp"):
+                by_node[pinned_node(pod)].append(pod)
+        template = ds["spec"]["template"]
+        to_create: list[str] = []
+        to_delete: list[Obj] = []
+        desired = scheduled = misscheduled = 0
+        nodes = {n["metadata"]["name"]: n for n in self.nodes.list()}
+        for node_name, node in sorted(nodes.items()):
+            should_run, may_continue = should_run_on_node(template.get("spec") or {}, node)
+            pods = by_node.get(node_name, [])
+            desired += should_run
+            if should_run and not pods:
+                to_create.append(node_name)
+            elif pods and not may_continue:
+                to_delete += pods
+            elif pods:
+                scheduled += should_run
+                misscheduled += not should_run
+                to_delete += sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp", ""))[1:]
+        # daemon Pods of nodes that no longer exist
+        to_delete += [p for n, pods in by_node.items() if n not in nodes for p in pods]
+        if self.expectations.satisfied(key):
+            self._manage(key, ds, to_create, to_delete)
+        ours = [p for pods in by_node.values() for p in pods]
+        status = copy.deepcopy(ds.get("status") or {})
+        ready = sum(is_pod_ready(p) for p in ours)
+        status.update(desiredNumberScheduled=desired, currentNumberScheduled=scheduled,
+                      numberMisscheduled=misscheduled, numberReady=ready, numberAvailable=ready,
+                      numberUnavailable=max(desired - ready, 0), updatedNumberScheduled=scheduled,
+                      observedGeneration=ds["metadata"].get("generation", 0))
+        if status != (ds.get("status") or {}):
+            self.client.update_status({**ds, "status": status})
+        return None
+
+    def _manage(self, key: str, ds: Obj, to_create: list[str], to_delete: list[Obj]) -> None:
+        namespace = ds["metadata"]["namespace"]
+        self.expectations.expect(key, adds=len(to_create), deletes=len(to_delete))
+        for index, node_name in enumerate(to_create):
+            template = copy.deepcopy(ds["spec"]["template"])
+            template["spec"] = pin_to_node(template.get("spec") or {}, node_name)
+            try:
+                self.pod_client.create(namespace, pod_from_template(template, ds))
+            except Exception:
+                for _ in range(len(to_create) - index):
+                    self.expectations.creation_observed(key)
+                raise
+        for pod in to_delete:
+            try:
+                self.pod_client.delete(namespace, pod["metadata"]["name"],
+                                       preconditions={"uid": pod["metadata"]["uid"]})
+            except Exception as err:
+                self.expectations.deletion_observed(key)
+                if not is_status(err, 404, 409):
+                    raise
