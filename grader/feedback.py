@@ -17,6 +17,7 @@ Tests should therefore give their asserts a message: ``assert x == 3, "a pod nee
 from __future__ import annotations
 
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 HIDDEN_NOTE = "# (hidden tests: their results are in the score, their code stays with the instructor)"
@@ -26,6 +27,7 @@ NO_MESSAGE = "a check without a message failed: compare with the visible tests a
 def hidden_lines(notebook) -> set[str]:
     """Distinctive lines inside hidden-test regions (long enough not to match by chance)."""
     found: set[str] = set()
+    visible: set[str] = set()
     for cell in notebook.cells:
         inside = False
         for line in cell.source.splitlines():
@@ -36,7 +38,9 @@ def hidden_lines(notebook) -> set[str]:
                 inside = False
             elif inside and len(text) >= 12:
                 found.add(text)
-    return found
+            else:
+                visible.add(text)
+    return found - visible  # a line the student can see anyway is no secret
 
 
 def strip_hidden(source: str) -> str:
@@ -64,6 +68,9 @@ def _quotes(output, secrets: set[str]) -> bool:
 class HideHiddenTests(Preprocessor):
     """An nbconvert preprocessor for ``GenerateFeedback`` (see the module docstring)."""
 
+    # subtle: nbconvert skips a preprocessor whose ``enabled`` is False, its default
+    enabled = Bool(True).tag(config=True)
+
     def preprocess(self, nb, resources):
         secrets = hidden_lines(nb)
         for cell in nb.cells:
@@ -73,7 +80,8 @@ class HideHiddenTests(Preprocessor):
             outputs = []
             for output in cell.outputs:
                 if output.output_type == "error":
-                    evalue = output.evalue if output.evalue and not _quotes(output, secrets) else NO_MESSAGE
+                    quoted = any(secret in output.evalue for secret in secrets)
+                    evalue = output.evalue if output.evalue and not quoted else NO_MESSAGE
                     output.evalue = evalue
                     output.traceback = [f"{output.ename}: {evalue}"]
                 elif _quotes(output, secrets):
