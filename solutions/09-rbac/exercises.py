@@ -107,10 +107,10 @@ print("API server with RBAC at", server.url)
 #
 # A rule never matches the other kind of request.
 
-# %% nbgrader={"grade_id": "ch09_rule_matches", "solution": true}
+# %%
 from fromscratch.api.auth import Attributes, UserInfo
 
-
+# %% nbgrader={"grade_id": "ch09_rule_matches", "solution": true}
 def rule_matches(rule: dict, attributes: Attributes) -> bool:
     """True if ``rule`` allows the request described by ``attributes``."""
     ### BEGIN SOLUTION
@@ -238,10 +238,12 @@ with exercises.using(rule_matches) as plugged:
 #   path, verb is the lowercased method, `is_resource_request=False`;
 # * `path` is always the URL path without the query. A URL not starting with `/` is a `ValueError`.
 
-# %% nbgrader={"grade_id": "ch09_request_attributes", "solution": true}
+# %%
 from urllib.parse import parse_qs, urlsplit
 
+from fromscratch.api.rbac.attributes import service_account_user
 
+# %% nbgrader={"grade_id": "ch09_request_attributes", "solution": true}
 def request_attributes(user: UserInfo, method: str, url: str) -> Attributes:
     """What RBAC is asked when ``user`` sends ``method url``."""
     ### BEGIN SOLUTION
@@ -334,8 +336,6 @@ with exercises.checking(request_attributes):
 # question with the pluggable `request_attributes` — yours, in this block.
 
 # %%
-from fromscratch.api.rbac.attributes import service_account_user
-
 reader_user = service_account_user("ex9", "reader")
 with exercises.using(request_attributes):
     for method, url in [("GET", "/api/v1/namespaces/ex9/pods"),
@@ -359,6 +359,7 @@ with exercises.using(request_attributes):
 #    a ClusterRole — either way only inside the binding's namespace;
 # 3. the first granted rule that matches (use `rule_matches`) allows the request:
 #    `Decision(True, binding=<the binding dict>, subject=<the subject dict>, rule=<the rule>)`;
+#    `library_rule_matches` (imported below) is the library's `rule_matches`, if you prefer it;
 #    no match: `Decision(False)`. A `roleRef` naming a missing role grants nothing.
 #
 # A subject `{"kind": "User", "name": n}` applies if the user's name is `n`; `Group` if `n` is in
@@ -367,11 +368,11 @@ with exercises.using(request_attributes):
 # `namespace` means the binding's own namespace. RBAC has no deny rules: order only decides which
 # binding the decision names.
 
-# %% nbgrader={"grade_id": "ch09_authorize", "solution": true}
+# %%
 from fromscratch.api.rbac import Decision, Policy
 from fromscratch.api.rbac.rules import rule_matches as library_rule_matches
 
-
+# %% nbgrader={"grade_id": "ch09_authorize", "solution": true}
 def authorize(attributes: Attributes, policy: Policy) -> Decision:
     """RBAC's decision on one request."""
     ### BEGIN SOLUTION
@@ -564,17 +565,22 @@ def minimal_role(name: str, namespace: str, needs: list[tuple[str, str, str, str
 import copy
 
 apps = k8s.AppsV1Api(server.client())
-with contextlib.suppress(k8s.ApiException):
-    core.create_namespaced_config_map("ex9", {"metadata": {"name": "release-notes"}})
-    core.create_namespaced_config_map("ex9", {"metadata": {"name": "passwords"}})
-    apps.create_namespaced_deployment("ex9", {"metadata": {"name": "web"}, "spec": {
-        "replicas": 1, "selector": {"matchLabels": {"app": "web"}}, "template": {
-            "metadata": {"labels": {"app": "web"}},
-            "spec": {"containers": [{"name": "main", "image": "nginx"}]}}}})
-    apps.create_namespaced_deployment("ex9", {"metadata": {"name": "db"}, "spec": {
-        "replicas": 1, "selector": {"matchLabels": {"app": "db"}}, "template": {
-            "metadata": {"labels": {"app": "db"}},
-            "spec": {"containers": [{"name": "main", "image": "postgres"}]}}}})
+
+
+def deployment(name: str, image: str) -> dict:
+    labels = {"app": name}
+    return {"metadata": {"name": name}, "spec": {
+        "replicas": 1, "selector": {"matchLabels": labels}, "template": {
+            "metadata": {"labels": labels}, "spec": {"containers": [{"name": "main",
+                                                                     "image": image}]}}}}
+
+
+for create, body in [(core.create_namespaced_config_map, {"metadata": {"name": "release-notes"}}),
+                     (core.create_namespaced_config_map, {"metadata": {"name": "passwords"}}),
+                     (apps.create_namespaced_deployment, deployment("web", "nginx")),
+                     (apps.create_namespaced_deployment, deployment("db", "postgres"))]:
+    with contextlib.suppress(k8s.ApiException):  # already there when the cell runs again
+        create("ex9", body)
 bot = token_of("bot")
 
 

@@ -122,8 +122,9 @@ print("volume:", pod["spec"]["volumes"][0]["name"], "→",
 print("mounted at:", pod["spec"]["containers"][0]["volume_mounts"][0]["mount_path"])
 
 # %% [markdown]
-# We do not run a kubelet here (the kubelet of chapter 8 is what mounts this for real), so we write the files the kubelet
-# would write into a temporary directory with the same layout, using `project_token`:
+# We do not run a kubelet here (chapter 8's kubelet is what mounts this for real), so we write
+# the files the kubelet would write into a temporary directory with the same layout, using
+# `project_token`:
 
 # %%
 from fromscratch.api.rbac.serviceaccounts import project_token
