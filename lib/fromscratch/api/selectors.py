@@ -1,10 +1,10 @@
 """Label and field selectors: how ``kubectl get -l app=web`` picks objects.
 
 Models apimachinery's ``pkg/labels`` (the label-selector parser and
-``Requirement.Matches``), ``metav1.LabelSelectorAsSelector`` (the
+``Requirement.Matches``) and ``metav1.LabelSelectorAsSelector`` (the
 ``matchLabels``/``matchExpressions`` form used inside Deployments, Services'
-owners, Jobs …) and ``pkg/fields`` (field selectors such as
-``status.phase=Running``).
+owners, Jobs …).  Field selectors (``status.phase=Running``) live in
+:mod:`fromscratch.api.fields` and are re-exported here.
 
 Label selector grammar, as the Kubernetes docs define it::
 
@@ -23,8 +23,6 @@ Semantics worth knowing (all from apimachinery):
   matches nothing, per the API conventions;
 * requirements are sorted by key, so ``str(parse(s))`` is a canonical form.
 
-Which fields a field selector may use depends on the kind; that is the
-server's concern: it reads :attr:`FieldSelector.requirements` to validate.
 Simplified: error messages are ours, not apimachinery's verbatim wording.
 """
 
@@ -35,13 +33,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+# Field selectors are their own module, re-exported here so one import serves both kinds.
+from fromscratch.api.fields import (  # noqa: F401
+    FieldRequirement,
+    FieldSelector,
+    SelectorError,
+    escape_field_value,
+    field_value,
+    parse_field_selector,
+)
 from fromscratch.exercises import pluggable
 
 Operator = Literal["in", "notin", "=", "==", "!=", "exists", "!", "gt", "lt"]
-
-
-class SelectorError(ValueError):
-    """A label or field selector that does not parse or is not valid."""
 
 
 # --- label key and value syntax (apimachinery util/validation) ----------------
@@ -353,119 +356,3 @@ def label_selector_from_dict(selector: Mapping[str, Any] | None) -> LabelSelecto
             raise SelectorError(f"matchExpressions[{index}].values must be a list of strings")
         requirements.append(Requirement(str(expr.get("key", "")), _API_OPERATORS[operator], tuple(values)))
     return LabelSelector(tuple(sorted(requirements, key=lambda r: r.key)))
-
-
-# --- field selectors (apimachinery pkg/fields) --------------------------------
-
-FieldOperator = Literal["=", "==", "!="]
-
-
-@dataclass(frozen=True)
-class FieldRequirement:
-    field: str
-    operator: FieldOperator
-    value: str
-
-    def __str__(self) -> str:
-        op = "!=" if self.operator == "!=" else "="
-        return f"{self.field}{op}{escape_field_value(self.value)}"
-
-
-def escape_field_value(value: str) -> str:
-    """Escape ``\\``, ``,`` and ``=`` so a value survives inside a field selector."""
-    return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
-
-
-def _unescape_field_value(value: str) -> str:
-    out, escaped = [], False
-    for ch in value:
-        if escaped:
-            if ch not in "\\,=":
-                raise SelectorError(f"invalid escape sequence '\\{ch}' in field selector value")
-            out.append(ch)
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch in ",=":
-            raise SelectorError(f"unescaped {ch!r} in field selector value {value!r}")
-        else:
-            out.append(ch)
-    if escaped:
-        raise SelectorError(f"field selector value {value!r} ends with a lone '\\'")
-    return "".join(out)
-
-
-def _split_terms(text: str) -> list[str]:
-    """Split on commas that are not escaped with a backslash."""
-    terms, current, escaped = [], [], False
-    for ch in text:
-        if escaped:
-            current.append(ch)
-            escaped = False
-        elif ch == "\\":
-            current.append(ch)
-            escaped = True
-        elif ch == ",":
-            terms.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    terms.append("".join(current))
-    return terms
-
-
-def field_value(obj: Mapping[str, Any], path: str) -> str:
-    """The value at a dotted ``path`` rendered as a field-selector string ("" if absent)."""
-    value: Any = obj
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return ""
-        value = value[part]
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-@dataclass(frozen=True)
-class FieldSelector:
-    requirements: tuple[FieldRequirement, ...] = ()
-
-    def matches(self, obj: Mapping[str, Any]) -> bool:
-        """Missing fields read as "" — as the server's field sets do."""
-        for req in self.requirements:
-            equal = field_value(obj, req.field) == req.value
-            if equal == (req.operator == "!="):
-                return False
-        return True
-
-    def requires_exact_match(self, field: str) -> str | None:
-        for req in self.requirements:
-            if req.field == field and req.operator in ("=", "=="):
-                return req.value
-        return None
-
-    def empty(self) -> bool:
-        return not self.requirements
-
-    def __str__(self) -> str:
-        return ",".join(str(r) for r in self.requirements)
-
-
-def parse_field_selector(text: str) -> FieldSelector:
-    """Parse ``"status.phase=Running,metadata.name!=web-0"`` into a :class:`FieldSelector`."""
-    if not isinstance(text, str):
-        raise SelectorError(f"a field selector is a string, got {type(text).__name__}")
-    requirements = []
-    for term in sorted(_split_terms(text)):
-        if not term:
-            continue
-        # the first operator found splits the term ("!=" is tried before "==" and "=")
-        match = re.search(r"!=|==|=", term)
-        if match is None:
-            raise SelectorError(f"invalid field selector {text!r}: can't understand {term!r}")
-        field, op, raw = term[: match.start()], match.group(), term[match.end() :]
-        if not field:
-            raise SelectorError(f"invalid field selector {text!r}: {term!r} has no field name")
-        value = _unescape_field_value(raw)
-        requirements.append(FieldRequirement(field, op, value))  # type: ignore[arg-type]
-    return FieldSelector(tuple(requirements))
