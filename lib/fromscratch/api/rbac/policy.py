@@ -9,7 +9,8 @@ store.
 
 A :class:`Policy` is plain data (lists of the objects as stored), so the
 authorizer can also be run on a hand-made set of roles and bindings, as the
-tests and the exercises do.
+tests and the exercises do; lookups by name and namespace go through
+dictionaries built on first use, so a Policy is not changed once read.
 
 Simplified: one snapshot for the whole cluster, rebuilt in full on a change
 (the real caches update one object at a time).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -59,21 +61,30 @@ class Policy:
             by_kind[obj["kind"]].append(obj)
         return policy
 
+    # indexes, built on first use: a Policy is not changed once it is being read
+    @cached_property
+    def _roles(self) -> dict[tuple[str, str], Obj]:
+        return {(r["metadata"].get("namespace", ""), r["metadata"]["name"]): r for r in self.roles}
+
+    @cached_property
+    def _cluster_roles(self) -> dict[str, Obj]:
+        return {r["metadata"]["name"]: r for r in self.cluster_roles}
+
+    @cached_property
+    def _bindings_by_namespace(self) -> dict[str, list[Obj]]:
+        index: dict[str, list[Obj]] = {}
+        for binding in self.role_bindings:
+            index.setdefault(binding["metadata"].get("namespace", ""), []).append(binding)
+        return index
+
     def role(self, namespace: str, name: str) -> Obj | None:
-        for role in self.roles:
-            meta = role["metadata"]
-            if meta["name"] == name and meta.get("namespace") == namespace:
-                return role
-        return None
+        return self._roles.get((namespace, name))
 
     def cluster_role(self, name: str) -> Obj | None:
-        for role in self.cluster_roles:
-            if role["metadata"]["name"] == name:
-                return role
-        return None
+        return self._cluster_roles.get(name)
 
     def bindings_in(self, namespace: str) -> list[Obj]:
-        return [b for b in self.role_bindings if b["metadata"].get("namespace") == namespace]
+        return self._bindings_by_namespace.get(namespace, [])
 
     def role_ref_rules(self, role_ref: Obj, binding_namespace: str) -> list[Obj]:
         """The rules a ``roleRef`` points at (GetRoleReferenceRules); RoleNotFound if missing."""
