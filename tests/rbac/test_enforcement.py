@@ -182,3 +182,23 @@ def test_aggregated_cluster_role_picks_up_a_labelled_role(admin, server, ns, tok
     assert ("nodes",) in [tuple(r.resources or []) for r in rbac.read_cluster_role("admin").rules]
     rbac.delete_cluster_role(f"{ns}-nodes-view")
     assert ("nodes",) not in [tuple(r.resources or []) for r in rbac.read_cluster_role("view").rules]
+
+
+def test_static_token_users_and_groups_are_rbac_subjects(tmp_path):
+    # users from --token-auth-file are matched by name and by the groups the file lists
+    from fromscratch.api.rbac import enable_rbac
+    from fromscratch.api.server import APIServer
+
+    tokens = tmp_path / "tokens.csv"
+    tokens.write_text('alice-token,alice,1001,"dev"\nbob-token,bob,1002\n')
+    with APIServer(token_file=str(tokens)) as srv:
+        enable_rbac(srv)
+        client.RbacAuthorizationV1Api(srv.client()).create_namespaced_role_binding(
+            "default", role_binding("devs-view", "ClusterRole", "view",
+                                    {"kind": "Group", "name": "dev"}))
+        assert raw_request(srv, "GET", "/api/v1/namespaces/default/pods",
+                           token="alice-token")[0] == 200
+        code, status = raw_request(srv, "GET", "/api/v1/namespaces/default/pods",
+                                   token="bob-token")
+        assert code == 403 and 'User "bob" cannot list' in status["message"]
+        assert srv.internal_errors == 0
