@@ -59,3 +59,25 @@ def test_policy_cache_rebuilds_only_after_rbac_writes(server, admin, ns, rbac):
         "metadata": {"name": "r"}, "rules": [R1]})
     assert rbac.policy().role(ns, "r")["rules"] == [R1]
     assert rbac.policy.rebuilds == before + 1
+
+
+def test_policy_read_with_the_official_client_decides_like_the_server(server, admin, ns,
+                                                                       token_for, rbac):
+    # the same authorizer, fed from a cluster over the API, agrees with the server's answers
+    from fromscratch.api.rbac import Policy, authorize
+    from fromscratch.api.rbac.attributes import request_attributes, service_account_user
+
+    token_for(ns, "reader")
+    client.RbacAuthorizationV1Api(admin).create_namespaced_role_binding(ns, {
+        "metadata": {"name": "view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": ns}]})
+    remote = Policy.from_cluster(admin)
+    reader = service_account_user(ns, "reader")
+    for method, url in [("GET", f"/api/v1/namespaces/{ns}/pods"),
+                        ("GET", f"/api/v1/namespaces/{ns}/secrets"),
+                        ("POST", f"/api/v1/namespaces/{ns}/pods"),
+                        ("GET", "/api/v1/namespaces/default/pods"), ("GET", "/version")]:
+        attributes = request_attributes(reader, method, url)
+        assert authorize(attributes, remote).allowed == rbac.authorizer(attributes)[0], url

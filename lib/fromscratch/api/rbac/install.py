@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fromscratch.api.auth import UserInfo
+from fromscratch.api.auth import Attributes, UserInfo
 from fromscratch.api.rbac.aggregation import AggregationController
 from fromscratch.api.rbac.attributes import request_attributes
 from fromscratch.api.rbac.authorizer import (
@@ -59,13 +59,7 @@ class RBAC:
         """A readable trace: the request's attributes, each applying binding, the verdict."""
         attributes = request_attributes(user, method, url)
         lines = [f"{attributes.user.name} (groups {', '.join(attributes.user.groups)})",
-                 f"  {attributes.verb} " + (
-                     f"{attributes.resource}{'/' + attributes.subresource if attributes.subresource else ''}"
-                     f" in group \"{attributes.api_group}\" "
-                     + (f"in namespace {attributes.namespace}" if attributes.namespace
-                        else "cluster-wide")
-                     + (f", name {attributes.name}" if attributes.name else "")
-                     if attributes.is_resource_request else f"path {attributes.path}")]
+                 f"  {describe_request(attributes)}"]
         if masters_bypass(attributes):
             lines.append("  ALLOWED: member of system:masters (RBAC not consulted)")
             return "\n".join(lines)
@@ -81,6 +75,16 @@ class RBAC:
                 return "\n".join(lines)
         lines.append("  DENIED: no rule in any applying binding matches (RBAC denies by default)")
         return "\n".join(lines)
+
+
+def describe_request(a: Attributes) -> str:
+    """``delete deployments in group "apps" in namespace shop, name web``."""
+    if not a.is_resource_request:
+        return f"{a.verb} path {a.path}"
+    what = f"{a.resource}/{a.subresource}" if a.subresource else a.resource
+    where = f"in namespace {a.namespace}" if a.namespace else "cluster-wide"
+    return f'{a.verb} {what} in group "{a.api_group}" {where}' + (
+        f", name {a.name}" if a.name else "")
 
 
 def enable_rbac(server: APIServer) -> RBAC:

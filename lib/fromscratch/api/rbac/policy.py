@@ -61,6 +61,27 @@ class Policy:
             by_kind[obj["kind"]].append(obj)
         return policy
 
+    @classmethod
+    def from_cluster(cls, api_client: Any) -> Policy:
+        """The policy of any cluster, read with the official client (``kubernetes.client.ApiClient``).
+
+        Lets the same authorizer answer "who may do what" about a real cluster (kind,
+        minikube, a cloud) offline, from its Roles and bindings.
+        """
+        from kubernetes import client
+
+        rbac = client.RbacAuthorizationV1Api(api_client)
+        kinds = [("Role", rbac.list_role_for_all_namespaces),
+                 ("ClusterRole", rbac.list_cluster_role),
+                 ("RoleBinding", rbac.list_role_binding_for_all_namespaces),
+                 ("ClusterRoleBinding", rbac.list_cluster_role_binding)]
+        objects = []
+        for kind, list_all in kinds:
+            for item in list_all().items:
+                obj = api_client.sanitize_for_serialization(item)
+                objects.append({**obj, "kind": kind})
+        return cls.from_objects(objects)
+
     # indexes, built on first use: a Policy is not changed once it is being read
     @cached_property
     def _roles(self) -> dict[tuple[str, str], Obj]:
