@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from fromscratch.controllers.clock import FakeClock
-from fromscratch.scheduler.filters import filter_node, pod_requests
+from fromscratch.scheduler.filters import NodeInfo, pod_requests
+from fromscratch.scheduler.filters import filter_node as _filter_node
 from fromscratch.scheduler.queue import SchedulingQueue
-from fromscratch.scheduler.scheduler import fit_error_message
-from fromscratch.scheduler.scores import least_allocated_score, normalize, score_nodes
+from fromscratch.scheduler.scheduler import fit_error_message, nodes_to_find
+from fromscratch.scheduler.scores import least_allocated_score as _least_allocated
+from fromscratch.scheduler.scores import normalize, score_nodes
 
 
 def node(name: str, cpu: str = "4", memory: str = "8Gi", pods: str = "110", *, labels=None,
@@ -18,11 +20,22 @@ def node(name: str, cpu: str = "4", memory: str = "8Gi", pods: str = "110", *, l
             "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods}}}
 
 
+_PODS = iter(range(10**9))
+
+
 def pod(cpu: str | None = None, memory: str | None = None, **spec) -> dict:
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
-    return {"metadata": {"name": "p", "namespace": "default"},
+    return {"metadata": {"name": f"p{next(_PODS)}", "namespace": "default"},
             "spec": {"containers": [{"name": "c", "image": "x", "resources": {"requests": requests}}],
                      **spec}}
+
+
+def filter_node(pod_: dict, node_: dict, pods: list[dict]) -> list[str]:
+    return _filter_node(pod_, NodeInfo.of(node_, pods))
+
+
+def least_allocated_score(pod_: dict, node_: dict, pods: list[dict]) -> int:
+    return _least_allocated(pod_, NodeInfo.of(node_, pods))
 
 
 def test_pod_requests_sum_containers_and_take_the_larger_init_container():
@@ -107,7 +120,7 @@ def test_preferences_and_soft_taints_move_the_total_with_upstream_weights():
     nodes = [node("a", labels={"zone": "a"}),
              node("b", taints=[{"key": "spot", "value": "1", "effect": "PreferNoSchedule"}]),
              node("c")]
-    scores = score_nodes(preferring, nodes, {})
+    scores = score_nodes(preferring, [NodeInfo.of(n) for n in nodes])
     assert scores["a"]["NodeAffinity"] == 100 and scores["c"]["NodeAffinity"] == 0
     assert scores["b"]["TaintToleration"] == 0 and scores["c"]["TaintToleration"] == 100
     assert scores["a"]["total"] == 3 * 100 + 2 * 100 + scores["a"]["NodeResourcesFit"]
@@ -186,3 +199,23 @@ def test_a_cluster_event_during_the_attempt_is_not_lost():
     assert queue.counts()["backoff"] == 1
     clock.advance(1)
     assert queue.pop(timeout=0).key == "ns/p"
+
+
+def test_node_info_sums_requests_incrementally():
+    info = NodeInfo.of(node("n"), [pod("1", "1Gi"), pod()])
+    assert info.requested == (1000, 1024**3)
+    assert info.non_zero_requested == (1100, 1024**3 + 200 * 1024**2)
+    info.remove(next(iter(info.pods)))
+    assert info.requested == (0, 0)
+
+
+@pytest.mark.parametrize(("nodes", "expected"), [
+    (50, 50),  # small clusters: every node
+    (100, 100),
+    (1000, 420),  # 50% - 1000/125 = 42%
+    (5000, 500),  # 10%
+    (6000, 300),  # floor of 5%
+    (200, 100),  # never fewer than 100
+])
+def test_percentage_of_nodes_to_score(nodes, expected):
+    assert nodes_to_find(nodes) == expected

@@ -13,11 +13,14 @@ notebook prints reads like ``kubectl describe pod``'s FailedScheduling event:
 
 Requests are summed over containers; an init container needing more than all
 containers together sets the Pod's request (``max(init, sum(containers))``),
-plus ``spec.overhead``.
+plus ``spec.overhead``.  What is already on a node is summed once, in a
+:class:`NodeInfo` the scheduler keeps up to date (upstream's ``framework.NodeInfo``),
+so a filter costs the same however many Pods a node runs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from fromscratch.api.quantity import cpu_millicores, memory_bytes
@@ -30,6 +33,8 @@ UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoS
 REASON_UNSCHEDULABLE = "node(s) were unschedulable"
 REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selector"
 REASON_TOO_MANY_PODS = "Too many pods"
+DEFAULT_MILLI_CPU_REQUEST = 100  # what a Pod without requests counts as when scoring
+DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 
 
 def _amount(resources: Obj, name: str) -> int:
@@ -48,8 +53,26 @@ def container_requests(container: Obj) -> tuple[int, int]:
                  for r in ("cpu", "memory"))
 
 
+_REQUESTS_SEEN: dict[tuple[str, str], tuple[int, int]] = {}
+
+
 def pod_requests(pod: Obj) -> tuple[int, int]:
     """``(millicpu, memory bytes)`` the Pod requests (containers, init containers, overhead)."""
+    meta = pod.get("metadata") or {}
+    # a stored Pod's requests never change: remember them by uid and resourceVersion
+    memo = (meta["uid"], meta["resourceVersion"]) if meta.get("uid") and meta.get("resourceVersion") \
+        else None
+    if memo is not None and memo in _REQUESTS_SEEN:
+        return _REQUESTS_SEEN[memo]
+    result = _pod_requests(pod)
+    if memo is not None:
+        if len(_REQUESTS_SEEN) > 200_000:
+            _REQUESTS_SEEN.clear()
+        _REQUESTS_SEEN[memo] = result
+    return result
+
+
+def _pod_requests(pod: Obj) -> tuple[int, int]:
     spec = pod.get("spec") or {}
     cpu = sum(container_requests(c)[0] for c in spec.get("containers") or [])
     memory = sum(container_requests(c)[1] for c in spec.get("containers") or [])
@@ -58,6 +81,50 @@ def pod_requests(pod: Obj) -> tuple[int, int]:
         cpu, memory = max(cpu, init_cpu), max(memory, init_memory)
     overhead = spec.get("overhead") or {}
     return cpu + _amount(overhead, "cpu"), memory + _amount(overhead, "memory")
+
+
+def non_zero_requests(pod: Obj) -> tuple[int, int]:
+    cpu, memory = pod_requests(pod)
+    return cpu or DEFAULT_MILLI_CPU_REQUEST, memory or DEFAULT_MEMORY_REQUEST
+
+
+@dataclass
+class NodeInfo:
+    """A node and the Pods on it, with their requests summed (kept up to date incrementally)."""
+
+    node: Obj
+    pods: dict[str, Obj] = field(default_factory=dict)  # "namespace/name" -> Pod
+    requested: tuple[int, int] = (0, 0)  # (millicpu, memory bytes)
+    non_zero_requested: tuple[int, int] = (0, 0)  # the same, with defaults for empty Pods
+
+    @classmethod
+    def of(cls, node: Obj, pods: list[Obj] = ()) -> NodeInfo:  # type: ignore[assignment]
+        info = cls(node)
+        for pod in pods:
+            info.add(pod)
+        return info
+
+    @property
+    def name(self) -> str:
+        return self.node["metadata"]["name"]
+
+    def add(self, pod: Obj) -> None:
+        key = f"{pod['metadata'].get('namespace', '')}/{pod['metadata']['name']}"
+        if key in self.pods:
+            self.remove(key)
+        self.pods[key] = pod
+        self._count(pod, +1)
+
+    def remove(self, key: str) -> None:
+        pod = self.pods.pop(key, None)
+        if pod is not None:
+            self._count(pod, -1)
+
+    def _count(self, pod: Obj, sign: int) -> None:
+        (cpu, memory), (nz_cpu, nz_memory) = pod_requests(pod), non_zero_requests(pod)
+        self.requested = (self.requested[0] + sign * cpu, self.requested[1] + sign * memory)
+        self.non_zero_requested = (self.non_zero_requested[0] + sign * nz_cpu,
+                                   self.non_zero_requested[1] + sign * nz_memory)
 
 
 def node_allocatable(node: Obj) -> tuple[int, int, int]:
@@ -70,8 +137,9 @@ def node_allocatable(node: Obj) -> tuple[int, int, int]:
 
 
 @pluggable("filter_node")
-def filter_node(pod: Obj, node: Obj, node_pods: list[Obj]) -> list[str]:
-    """Why ``pod`` cannot run on ``node`` (already running ``node_pods``); ``[]`` if it can."""
+def filter_node(pod: Obj, node_info: NodeInfo) -> list[str]:
+    """Why ``pod`` cannot run on ``node_info.node``; ``[]`` if it can."""
+    node = node_info.node
     spec, node_spec = pod.get("spec") or {}, node.get("spec") or {}
     tolerations = spec.get("tolerations") or []
     reasons: list[str] = []
@@ -89,11 +157,11 @@ def filter_node(pod: Obj, node: Obj, node_pods: list[Obj]) -> list[str]:
     # NodeResourcesFit
     cpu, memory, max_pods = node_allocatable(node)
     want_cpu, want_memory = pod_requests(pod)
-    used = [pod_requests(p) for p in node_pods]
-    if len(node_pods) + 1 > max_pods:
+    used_cpu, used_memory = node_info.requested
+    if len(node_info.pods) + 1 > max_pods:
         reasons.append(REASON_TOO_MANY_PODS)
-    if want_cpu and want_cpu + sum(u[0] for u in used) > cpu:
+    if want_cpu and want_cpu + used_cpu > cpu:
         reasons.append("Insufficient cpu")
-    if want_memory and want_memory + sum(u[1] for u in used) > memory:
+    if want_memory and want_memory + used_memory > memory:
         reasons.append("Insufficient memory")
     return reasons

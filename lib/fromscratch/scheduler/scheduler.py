@@ -4,9 +4,13 @@ Models the scheduling cycle of ``pkg/scheduler/schedule_one.go``:
 
 1. informers watch Pods and Nodes; an unscheduled Pod (no ``spec.nodeName``,
    ``schedulerName`` ours) enters the :class:`~fromscratch.scheduler.queue.SchedulingQueue`;
-2. for the next Pod, every node is **filtered** (:func:`~fromscratch.scheduler.filters.filter_node`)
-   against the Pods already on it — including Pods this scheduler *assumed*
-   onto a node but whose binding the informer has not shown yet (upstream's cache);
+2. for the next Pod, nodes are **filtered** (:func:`~fromscratch.scheduler.filters.filter_node`)
+   against a :class:`~fromscratch.scheduler.filters.NodeInfo` per node — the Pods
+   already there, including Pods this scheduler *assumed* onto a node but whose
+   binding the informer has not shown yet (upstream's scheduler cache); in a big
+   cluster the search stops once enough nodes fit (``percentageOfNodesToScore``:
+   50% minus 1% per 125 nodes, at least 5% and 100 nodes), starting where the
+   previous search stopped;
 3. the nodes that fit are **scored** (:func:`~fromscratch.scheduler.scores.score_nodes`),
    the highest total wins;
 4. the Pod is **bound**: ``POST pods/<name>/binding`` as upstream's DefaultBinder
@@ -20,8 +24,7 @@ Every decision is kept as a :class:`Decision` — which filter rejected which
 node, each node's scores — so a notebook can show *why*, as the scheduler
 simulator does.
 
-Simplified: no preemption, no pod (anti-)affinity or topology spread, no
-percentage-of-nodes sampling, one profile.
+Simplified: no preemption, no pod (anti-)affinity or topology spread, one profile.
 """
 
 from __future__ import annotations
@@ -41,13 +44,23 @@ from fromscratch.controllers.client import NODES, PODS, ResourceClient, is_statu
 from fromscratch.controllers.clock import REAL_CLOCK, Clock
 from fromscratch.controllers.informer import EventHandler, InformerFactory
 from fromscratch.controllers.podutil import format_time
-from fromscratch.scheduler.filters import filter_node
+from fromscratch.scheduler.filters import NodeInfo, filter_node
 from fromscratch.scheduler.queue import SchedulingQueue
 from fromscratch.scheduler.scores import score_nodes
 
 Obj = dict[str, Any]
 log = logging.getLogger("fromscratch.scheduler")
-NODE_INDEX = "spec.nodeName"
+MIN_FEASIBLE_NODES = 100
+MIN_FEASIBLE_PERCENTAGE = 5
+
+
+def nodes_to_find(all_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes are enough (numFeasibleNodesToFind)."""
+    if all_nodes < MIN_FEASIBLE_NODES:
+        return all_nodes
+    if percentage <= 0:
+        percentage = max(50 - all_nodes // 125, MIN_FEASIBLE_PERCENTAGE)
+    return max(all_nodes * percentage // 100, MIN_FEASIBLE_NODES)
 
 
 @dataclass
@@ -78,11 +91,13 @@ class Scheduler:
         self.factory, self.clock, self.scheduler_name = factory, clock, scheduler_name
         self.pods = factory.informer(PODS)
         self.nodes = factory.informer(NODES)
-        self.pods.add_indexers({NODE_INDEX: lambda p: [(p.get("spec") or {}).get("nodeName") or ""]})
         self.pod_client = ResourceClient(factory.api_client, PODS)
         self.queue = SchedulingQueue(clock)
         self.decisions: dict[str, Decision] = {}
-        self._assumed: dict[str, tuple[str, Obj]] = {}  # pod key -> (node, pod)
+        self._assumed: dict[str, str] = {}  # pod key -> node, until the informer shows the binding
+        self.infos: dict[str, NodeInfo] = {}  # node name -> NodeInfo (the scheduler cache)
+        self._next_start = 0  # where the next search through the nodes begins
+        self.percentage_of_nodes_to_score = 0  # 0: adaptive, as upstream's default
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.binding_subresource: bool | None = None  # learned on the first bind
@@ -91,8 +106,23 @@ class Scheduler:
             on_add=self._pod_changed, on_update=lambda _o, new: self._pod_changed(new),
             on_delete=self._pod_deleted))
         self.nodes.add_event_handler(EventHandler(
-            on_add=lambda _n: self.queue.move_all_to_active(),
-            on_update=lambda _o, _n: self.queue.move_all_to_active()))
+            on_add=self._node_changed, on_update=lambda _o, new: self._node_changed(new),
+            on_delete=self._node_deleted))
+
+    def _info(self, node_name: str) -> NodeInfo:
+        info = self.infos.get(node_name)
+        if info is None:
+            info = self.infos[node_name] = NodeInfo({"metadata": {"name": node_name}})
+        return info
+
+    def _node_changed(self, node: Obj) -> None:
+        with self._lock:
+            self._info(node["metadata"]["name"]).node = node
+        self.queue.move_all_to_active()
+
+    def _node_deleted(self, obj: Any) -> None:
+        with self._lock:
+            self.infos.pop(object_of(obj)["metadata"]["name"], None)
 
     # --- events --------------------------------------------------------------------------------
     def _ours_and_pending(self, pod: Obj) -> bool:
@@ -103,53 +133,73 @@ class Scheduler:
 
     def _pod_changed(self, pod: Obj) -> None:
         key = meta_namespace_key(pod)
+        node_name = (pod.get("spec") or {}).get("nodeName")
         if self._ours_and_pending(pod):
             self.queue.add(key, int((pod.get("spec") or {}).get("priority") or 0))
-        elif (pod.get("spec") or {}).get("nodeName"):
+        elif node_name:
+            finished = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
             with self._lock:
                 self._assumed.pop(key, None)  # the informer has caught up with our binding
+                if finished:
+                    self._info(node_name).remove(key)
+                else:
+                    self._info(node_name).add(pod)
             self.queue.delete(key)
+            if finished:
+                self.queue.move_all_to_active()  # room was freed
 
     def _pod_deleted(self, obj: Any) -> None:
         pod = object_of(obj)
         key = meta_namespace_key(pod)
+        node_name = (pod.get("spec") or {}).get("nodeName") or ""
         with self._lock:
-            self._assumed.pop(key, None)
+            node_name = self._assumed.pop(key, node_name)
+            if node_name and node_name in self.infos:
+                self.infos[node_name].remove(key)
         self.queue.delete(key)
-        if (pod.get("spec") or {}).get("nodeName"):
+        if node_name:
             self.queue.move_all_to_active()  # room was freed
 
     # --- one scheduling cycle ----------------------------------------------------------------------
     def pods_on(self, node_name: str) -> list[Obj]:
-        pods = [p for p in self.pods.store.by_index(NODE_INDEX, node_name)
-                if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
-        seen = {meta_namespace_key(p) for p in pods}
+        """The Pods the scheduler counts on ``node_name`` (bound or assumed)."""
         with self._lock:
-            pods += [p for key, (node, p) in self._assumed.items() if node == node_name and key not in seen]
-        return pods
+            info = self.infos.get(node_name)
+            return list(info.pods.values()) if info else []
 
     def decide(self, pod: Obj) -> Decision:
-        """Filter and score every node for ``pod`` (no side effects)."""
+        """Filter and score nodes for ``pod`` (no side effects)."""
         key = meta_namespace_key(pod)
-        nodes = sorted(self.nodes.list(), key=lambda n: n["metadata"]["name"])
-        pods_on = {n["metadata"]["name"]: self.pods_on(n["metadata"]["name"]) for n in nodes}
-        decision = Decision(pod=key, node=None)
-        feasible = []
-        for node in nodes:
-            reasons = filter_node(pod, node, pods_on[node["metadata"]["name"]])
-            if reasons:
-                decision.rejected[node["metadata"]["name"]] = reasons
-            else:
-                feasible.append(node)
-        if not feasible:
-            decision.message = (fit_error_message(len(nodes), decision.rejected) if nodes
-                                else "0/0 nodes are available: no nodes available to schedule pods.")
-            return decision
-        decision.scores = score_nodes(pod, feasible, pods_on)
-        # the highest total wins; max() keeps the first of equals, and the nodes are sorted
-        # by name (upstream picks one of the equals at random)
-        best = max(feasible, key=lambda n: decision.scores[n["metadata"]["name"]]["total"])
-        decision.node = best["metadata"]["name"]
+        with self._lock:
+            known = {n["metadata"]["name"] for n in self.nodes.list()}
+            infos = sorted((i for i in self.infos.values() if i.name in known), key=lambda i: i.name)
+            decision = Decision(pod=key, node=None)
+            wanted = nodes_to_find(len(infos), self.percentage_of_nodes_to_score)
+            feasible: list[NodeInfo] = []
+            start = self._next_start % len(infos) if infos else 0
+            examined = 0
+            # search from where the last search stopped, until enough nodes fit
+            for offset in range(len(infos)):
+                if len(feasible) >= wanted:
+                    break
+                info = infos[(start + offset) % len(infos)]
+                examined += 1
+                reasons = filter_node(pod, info)
+                if reasons:
+                    decision.rejected[info.name] = reasons
+                else:
+                    feasible.append(info)
+            self._next_start = start + examined
+            if not feasible:
+                decision.message = (fit_error_message(len(infos), decision.rejected) if infos
+                                    else "0/0 nodes are available: no nodes available to schedule pods.")
+                return decision
+            decision.scores = score_nodes(pod, feasible)
+        # the highest total wins; max() keeps the first of equals, so sort by name first
+        # (upstream picks one of the equals at random)
+        best = max(sorted(feasible, key=lambda i: i.name),
+                   key=lambda i: decision.scores[i.name]["total"])
+        decision.node = best.name
         decision.message = f"Successfully assigned {key} to {decision.node}"
         return decision
 
@@ -169,13 +219,18 @@ class Scheduler:
             self._mark_unschedulable(pod, decision.message)
             self.queue.requeue_unschedulable(info)
             return decision
+        assumed = copy.deepcopy(pod)
+        assumed["spec"]["nodeName"] = decision.node
         with self._lock:
-            self._assumed[info.key] = (decision.node, pod)  # assume: count it on the node right away
+            # assume: count the Pod on the node now, before the informer shows the binding
+            self._assumed[info.key] = decision.node
+            self._info(decision.node).add(assumed)
         try:
             self.bind(pod, decision.node)
         except Exception as err:
             with self._lock:
                 self._assumed.pop(info.key, None)
+                self._info(decision.node).remove(info.key)
             if is_status(err, 404) and self.pods.get(namespace, name) is None:
                 self.queue.delete(info.key)  # deleted meanwhile
             else:
@@ -203,19 +258,21 @@ class Scheduler:
                 self.binding_subresource = False  # this API server has no pods/binding
         # the fallback: a conditional update, so a Pod changed meanwhile is not bound blindly
         precondition = {"resourceVersion": pod["metadata"]["resourceVersion"]}
-        self.pod_client.patch(namespace, name, {"metadata": precondition, "spec": {"nodeName": node_name}})
-        self._set_scheduled_condition(namespace, name, "True", "", "")
+        bound = self.pod_client.patch(namespace, name, {"metadata": precondition,
+                                                        "spec": {"nodeName": node_name}})
+        self._set_scheduled_condition(namespace, name, "True", "", "", current=bound)
 
     def _mark_unschedulable(self, pod: Obj, message: str) -> None:
         self._set_scheduled_condition(pod["metadata"]["namespace"], pod["metadata"]["name"],
                                       "False", "Unschedulable", message)
 
     def _set_scheduled_condition(self, namespace: str, name: str, status: str, reason: str,
-                                 message: str) -> None:
-        try:
-            current = self.pod_client.get(namespace, name)
-        except Exception:
-            return
+                                 message: str, current: Obj | None = None) -> None:
+        if current is None:
+            try:
+                current = self.pod_client.get(namespace, name)
+            except Exception:
+                return
         conditions = [c for c in (current.get("status") or {}).get("conditions") or []
                       if c.get("type") != "PodScheduled"]
         condition = {"type": "PodScheduled", "status": status,

@@ -21,28 +21,21 @@ from __future__ import annotations
 from typing import Any
 
 from fromscratch.exercises import pluggable
-from fromscratch.scheduler.filters import node_allocatable, pod_requests
+from fromscratch.scheduler.filters import NodeInfo, node_allocatable, non_zero_requests
 from fromscratch.scheduler.predicates import preferred_affinity_weight, untolerated_taints
 
 Obj = dict[str, Any]
 MAX_NODE_SCORE = 100
-DEFAULT_MILLI_CPU_REQUEST = 100
-DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024
 WEIGHTS = {"TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1}
 
 
-def non_zero_requests(pod: Obj) -> tuple[int, int]:
-    cpu, memory = pod_requests(pod)
-    return cpu or DEFAULT_MILLI_CPU_REQUEST, memory or DEFAULT_MEMORY_REQUEST
-
-
 @pluggable("least_allocated_score")
-def least_allocated_score(pod: Obj, node: Obj, node_pods: list[Obj]) -> int:
-    """0..100: how much cpu and memory stay free on ``node`` once ``pod`` is there."""
-    cpu, memory, _ = node_allocatable(node)
+def least_allocated_score(pod: Obj, node_info: NodeInfo) -> int:
+    """0..100: how much cpu and memory stay free on the node once ``pod`` is there."""
+    cpu, memory, _ = node_allocatable(node_info.node)
     scores = []
     for index, capacity in enumerate((cpu, memory)):
-        requested = sum(non_zero_requests(p)[index] for p in [*node_pods, pod])
+        requested = node_info.non_zero_requested[index] + non_zero_requests(pod)[index]
         if capacity == 0 or requested > capacity:
             scores.append(0)
         else:
@@ -62,12 +55,12 @@ def normalize(scores: dict[str, int], *, reverse: bool = False) -> dict[str, int
     return result
 
 
-def score_nodes(pod: Obj, nodes: list[Obj], pods_on: dict[str, list[Obj]]) -> dict[str, dict[str, int]]:
+def score_nodes(pod: Obj, infos: list[NodeInfo]) -> dict[str, dict[str, int]]:
     """Per node: each plugin's normalised score and the weighted ``total``."""
+    nodes = [info.node for info in infos]
     names = [n["metadata"]["name"] for n in nodes]
     tolerations = (pod.get("spec") or {}).get("tolerations") or []
-    fit = {n["metadata"]["name"]: least_allocated_score(pod, n, pods_on.get(n["metadata"]["name"], []))
-           for n in nodes}
+    fit = {info.name: least_allocated_score(pod, info) for info in infos}
     affinity = normalize({n["metadata"]["name"]: preferred_affinity_weight(pod, n) for n in nodes})
     taints = normalize({n["metadata"]["name"]: len(untolerated_taints(
         (n.get("spec") or {}).get("taints") or [], tolerations, ("PreferNoSchedule",))) for n in nodes},
