@@ -295,7 +295,7 @@ with exercises.checking(pod_phase):
 # flaky readiness probe (your init sequence and probe thresholds).
 
 # %%
-from fromscratch.runtime.pod import SimRuntime
+from fromscratch.runtime.runtimes import SimRuntime
 
 for mine in (next_backoff, next_probe_state, next_init_action, pod_phase):
     exercises.use(mine)

@@ -15,7 +15,7 @@
 #   pod out of service); the pod's **phase** and **conditions** summarise it all.
 #
 # **Prerequisites:** chapter 4 (containers). **Where the code lives:** `fromscratch/runtime/` —
-# `pod.py` (the sync loop and the `PodRuntime`s), `sandbox_isolated.py` (pause + namespaces),
+# `pod.py` (the sync loop), `runtimes.py` (the three `PodRuntime`s), `sandbox_isolated.py` (pause + namespaces),
 # `sandbox.py` (plain processes), `sandbox_sim.py` + `simscript.py` (simulated), `restart.py`,
 # `probes.py`, `hooks.py`, `status.py` and `clock.py`.
 
@@ -38,7 +38,7 @@ MODE = host.show_mode()
 # %%
 import socket
 
-from fromscratch.runtime.pod import SimRuntime, default_runtime
+from fromscratch.runtime.runtimes import SimRuntime, default_runtime
 
 runtime = default_runtime(MODE)
 print("runtime:", runtime.name)

@@ -11,7 +11,7 @@ import pytest
 
 from fromscratch.image.base import find_busybox
 from fromscratch.runtime.clock import FakeClock
-from fromscratch.runtime.pod import IsolatedRuntime, ProcessRuntime
+from fromscratch.runtime.runtimes import IsolatedRuntime, ProcessRuntime
 
 from .conftest import CGROUP_ROOT, host_mounts, needs_busybox, needs_root, our_cgroup_dirs
 

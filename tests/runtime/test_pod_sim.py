@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from fromscratch.runtime.clock import FakeClock
-from fromscratch.runtime.pod import PodSpecError, SimRuntime
+from fromscratch.runtime.pod import PodSpecError
+from fromscratch.runtime.runtimes import SimRuntime
 
 
 def pod(containers, *, policy="Always", inits=(), volumes=(), **spec):

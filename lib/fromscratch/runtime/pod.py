@@ -8,9 +8,9 @@ with what runs, and takes one step towards it::
     started ─> restarts due after back-off ─> probes due ─> status recomputed
 
 The containers run in a :class:`~fromscratch.runtime.sandbox.Sandbox`, and a
-:class:`PodRuntime` makes the sandbox: :class:`IsolatedRuntime` (namespaces,
-cgroups, overlay — root only), :class:`ProcessRuntime` (plain processes) or
-:class:`SimRuntime` (no processes, virtual time).  The pod logic is the same
+``PodRuntime`` (:mod:`fromscratch.runtime.runtimes`) makes the sandbox:
+isolated (namespaces, cgroups, overlay — root only), plain processes, or
+simulated (no processes, virtual time).  The pod logic is the same
 in all three; only the sandbox differs.  All waiting goes through the runtime's
 :class:`~fromscratch.runtime.clock.Clock`.
 
@@ -24,11 +24,11 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from fromscratch.runtime import hooks, probes, restart, status
-from fromscratch.runtime.clock import Clock, FakeClock, RealClock
-from fromscratch.runtime.sandbox import ContainerHandle, ProcessSandbox, Sandbox, SandboxError
+from fromscratch.runtime.clock import Clock
+from fromscratch.runtime.sandbox import ContainerHandle, Sandbox, SandboxError
 
 DEFAULT_GRACE = 30.0
 HOOK_TIMEOUT = 30.0
@@ -357,71 +357,3 @@ def _qos(manifest: Mapping[str, Any]) -> str:
     from fromscratch.resources import qos_class
 
     return qos_class(manifest)
-
-
-class PodRuntime(Protocol):
-    """What a kubelet needs from a container runtime: make a pod, on a clock."""
-
-    name: str
-    clock: Clock
-
-    def run_pod(self, manifest: Mapping[str, Any]) -> Pod: ...
-
-
-class ProcessRuntime:
-    """Pods as plain processes: no isolation, for hosts without privileges."""
-
-    name = "process"
-
-    def __init__(self, clock: Clock | None = None) -> None:
-        self.clock = clock or RealClock()
-
-    def run_pod(self, manifest: Mapping[str, Any]) -> Pod:
-        check_pod(manifest)
-        return Pod(manifest, ProcessSandbox(manifest), self.clock)
-
-
-class SimRuntime:
-    """Pods on the simulated kernel: no processes, virtual time."""
-
-    name = "simulated"
-
-    def __init__(self, clock: FakeClock | None = None) -> None:
-        self.clock = clock or FakeClock()
-
-    def run_pod(self, manifest: Mapping[str, Any]) -> Pod:
-        from fromscratch.runtime.sandbox_sim import SimSandbox
-
-        check_pod(manifest)
-        return Pod(manifest, SimSandbox(manifest, self.clock), self.clock)
-
-
-class IsolatedRuntime:
-    """Pods as real containers: a pause process holding the pod's namespaces (root only)."""
-
-    name = "isolated"
-
-    def __init__(self, clock: Clock | None = None, *, store: Any = None,
-                 cgroup_root: str = "fromscratch/pods") -> None:
-        self.clock = clock or RealClock()
-        self.store, self.cgroup_root = store, cgroup_root
-
-    def run_pod(self, manifest: Mapping[str, Any]) -> Pod:
-        from fromscratch.runtime.sandbox_isolated import IsolatedSandbox
-
-        check_pod(manifest)
-        return Pod(manifest, IsolatedSandbox(manifest, store=self.store, cgroup_root=self.cgroup_root),
-                   self.clock)
-
-
-def default_runtime(mode: str | None = None) -> PodRuntime:
-    """The best runtime this host allows: isolated as root, process rootless, else simulated."""
-    if mode is None:
-        from fromscratch import host
-
-        mode = host.mode()
-    if mode == "real":
-        return IsolatedRuntime()
-    if mode == "rootless":
-        return ProcessRuntime()
-    return SimRuntime()
