@@ -169,8 +169,17 @@ def nbgrader(*args: str, root: Path, check: bool = True) -> subprocess.Completed
     return result
 
 
-def release(course: Path = COURSE, root: Path = DEFAULT_ROOT, solutions: Path = SOLUTIONS) -> list[Path]:
-    """Regenerate ``course`` from ``solutions``; return the notebooks written."""
+def release(course: Path = COURSE, root: Path | None = None, solutions: Path = SOLUTIONS) -> list[Path]:
+    """Regenerate ``course`` from ``solutions``; return the notebooks written.
+
+    nbgrader works in ``root``; by default a throw-away directory, so releasing never touches an
+    instructor's gradebook and two releases can run at once.
+    """
+    if root is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fromscratch-release-") as scratch:
+            return release(course, Path(scratch), solutions)
     written: list[Path] = []
     built = build_sources(root, solutions)
     for chapter in chapters(solutions):

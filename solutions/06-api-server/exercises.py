@@ -528,25 +528,25 @@ with exercises.checking(update_conflicts):
     ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now watch the race happen on the server: two writers read the same ConfigMap, the first one
-# writes, and the second one's update still carries the resourceVersion it read. Your function,
-# asked the same question, should agree with the server's verdict.
+# Now watch the race happen on the server, with **your** `update_conflicts` plugged in: the
+# server's registry asks it whether each update is stale. Two writers read the same ConfigMap,
+# the first one writes, and the second one's update still carries the resourceVersion it read.
 
 # %%
 first = core.read_namespaced_config_map("web-2", "ex6")
 second = core.read_namespaced_config_map("web-2", "ex6")
-first.data = {"writer": "first"}
-stored = core.replace_namespaced_config_map("web-2", "ex6", first).metadata.resource_version
-second.data = {"writer": "second"}
-try:
-    core.replace_namespaced_config_map("web-2", "ex6", second)
-    verdict = "accepted"
-except k8s.ApiException as err:
-    verdict = f"refused with {err.status} {err.reason}"
+with exercises.using(update_conflicts) as plugged:
+    first.data = {"writer": "first"}
+    stored = core.replace_namespaced_config_map("web-2", "ex6", first).metadata.resource_version
+    second.data = {"writer": "second"}
+    try:
+        core.replace_namespaced_config_map("web-2", "ex6", second)
+        verdict = "accepted"
+    except k8s.ApiException as err:
+        verdict = f"refused with {err.status} {err.reason}"
 print(f"second writer read rv {second.metadata.resource_version}, stored is now {stored}")
-print("server:", verdict)
-print("your update_conflicts says conflict:",
-      update_conflicts(stored, second.metadata.resource_version))
+print("server, deciding with your function:", verdict)
+print("calls to your update_conflicts:", plugged.calls_to_learner)
 print("data now:", core.read_namespaced_config_map("web-2", "ex6").data)
 
 # %% [markdown]

@@ -32,6 +32,7 @@ from fromscratch.api.defaults import apply_defaults, generate_job_selector, qos_
 from fromscratch.api.deletion import MAX_CAS_RETRIES, DeletionMixin
 from fromscratch.api.keys import key_prefix, object_key, rfc3339
 from fromscratch.api.kinds import Kind, KindRegistry
+from fromscratch.api.patch.preconditions import InvalidResourceVersion, update_conflicts
 from fromscratch.api.store import KeyExists, KeyNotFound, ResourceVersionConflict, Store
 from fromscratch.api.validation import validate
 
@@ -191,7 +192,12 @@ class Registry(DeletionMixin):
         for _ in range(MAX_CAS_RETRIES):
             current = self.get(kind, namespace, name)
             current_rv = current["metadata"]["resourceVersion"]
-            if precondition is not None and precondition != current_rv:
+            # optimistic concurrency: the learner's update_conflicts decides when plugged in
+            try:
+                stale = precondition is not None and update_conflicts(current_rv, precondition)
+            except InvalidResourceVersion as err:
+                raise errors.bad_request(f"invalid resourceVersion: {err}") from None
+            if stale:
                 raise errors.conflict(kind.plural, name, kind.group)
             new = self._merge_update(kind, current, change(copy.deepcopy(current)), subresource)
             if _without_rv(new) == _without_rv(current):
