@@ -127,8 +127,25 @@ class NodeInfo:
                                    self.non_zero_requested[1] + sign * nz_memory)
 
 
+_ALLOCATABLE_SEEN: dict[tuple[str, str], tuple[int, int, int]] = {}
+
+
 def node_allocatable(node: Obj) -> tuple[int, int, int]:
     """``(millicpu, memory bytes, pods)`` from ``status.allocatable`` (or ``capacity``)."""
+    meta = node.get("metadata") or {}
+    memo = (meta["uid"], meta["resourceVersion"]) if meta.get("uid") and meta.get("resourceVersion") \
+        else None
+    if memo is not None and memo in _ALLOCATABLE_SEEN:
+        return _ALLOCATABLE_SEEN[memo]
+    result = _node_allocatable(node)
+    if memo is not None:
+        if len(_ALLOCATABLE_SEEN) > 100_000:
+            _ALLOCATABLE_SEEN.clear()
+        _ALLOCATABLE_SEEN[memo] = result
+    return result
+
+
+def _node_allocatable(node: Obj) -> tuple[int, int, int]:
     status = node.get("status") or {}
     allocatable = status.get("allocatable") or status.get("capacity") or {}
     pods = allocatable.get("pods")

@@ -13,7 +13,9 @@ Models the scheduling cycle of ``pkg/scheduler/schedule_one.go``:
    previous search stopped;
 3. the nodes that fit are **scored** (:func:`~fromscratch.scheduler.scores.score_nodes`),
    the highest total wins;
-4. the Pod is **bound**: ``POST pods/<name>/binding`` as upstream's DefaultBinder
+4. the Pod is **bound** — asynchronously, in a pool of binding threads, while
+   the next scheduling cycle already runs (upstream's binding cycle goroutine):
+   ``POST pods/<name>/binding`` as upstream's DefaultBinder
    does; if the API server does not serve that subresource, a conditional
    update of ``spec.nodeName`` (with the Pod's resourceVersion) does the same job;
 5. a Pod no node takes gets ``PodScheduled=False, reason Unschedulable`` with the
@@ -33,6 +35,7 @@ import copy
 import logging
 import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,6 +105,7 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self.binding_subresource: bool | None = None  # learned on the first bind
         self.scheduled = 0
+        self._binder: ThreadPoolExecutor | None = None  # set by start(): asynchronous binding
         self.pods.add_event_handler(EventHandler(
             on_add=self._pod_changed, on_update=lambda _o, new: self._pod_changed(new),
             on_delete=self._pod_deleted))
@@ -225,21 +229,29 @@ class Scheduler:
             # assume: count the Pod on the node now, before the informer shows the binding
             self._assumed[info.key] = decision.node
             self._info(decision.node).add(assumed)
+        if self._binder is not None:
+            self._binder.submit(self._binding_cycle, info, pod, decision.node)
+        else:
+            self._binding_cycle(info, pod, decision.node)
+        return decision
+
+    def _binding_cycle(self, info: Any, pod: Obj, node_name: str) -> None:
         try:
-            self.bind(pod, decision.node)
+            self.bind(pod, node_name)
         except Exception as err:
             with self._lock:
                 self._assumed.pop(info.key, None)
-                self._info(decision.node).remove(info.key)
+                self._info(node_name).remove(info.key)
+            namespace, name = split_key(info.key)
             if is_status(err, 404) and self.pods.get(namespace, name) is None:
                 self.queue.delete(info.key)  # deleted meanwhile
             else:
-                log.info("binding %s to %s failed: %s", info.key, decision.node, err)
+                log.info("binding %s to %s failed: %s", info.key, node_name, err)
                 self.queue.requeue_error(info)
-            return decision
+            return
         self.queue.delete(info.key)
-        self.scheduled += 1
-        return decision
+        with self._lock:
+            self.scheduled += 1
 
     # --- writing the result -----------------------------------------------------------------------------
     def bind(self, pod: Obj, node_name: str) -> None:
@@ -293,7 +305,8 @@ class Scheduler:
             done += 1
         return done
 
-    def start(self) -> Scheduler:
+    def start(self, binders: int = 8) -> Scheduler:
+        self._binder = ThreadPoolExecutor(binders, thread_name_prefix="scheduler-bind")
         self.factory.start()
         self.factory.wait_for_sync()
 
@@ -309,6 +322,9 @@ class Scheduler:
         self.queue.close()
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if self._binder is not None:
+            self._binder.shutdown(wait=True)
+            self._binder = None
         self.factory.stop()
 
     def __enter__(self) -> Scheduler:
