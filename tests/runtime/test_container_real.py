@@ -247,3 +247,19 @@ def _eventually(check, timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_rootless_path_runs_inside_a_user_namespace(store, states):
+    # what rootless mode does (user namespace, overlay with userxattr, no gid=5 on devpts),
+    # exercised as root: uid 0 inside maps to our uid outside
+    container = engine.create_from_image("busybox", {"args": ["sh", "-c", "cat /proc/self/uid_map; "
+                                                             "echo x > /written; cat /written"]},
+                                         store=store, states=states, mode="rootless", cgroup_root=CGROUP_ROOT)
+    try:
+        container.start()
+        assert container.wait(10) == 0
+        uid_map, written = container.logs().split("\n")[:2]
+        # the host's own map is "0 0 4294967295": a one-line map proves a new user namespace
+        assert uid_map.split() == ["0", str(os.geteuid()), "1"] and written == "x"
+    finally:
+        engine.remove(container, force=True)

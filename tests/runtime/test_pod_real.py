@@ -181,3 +181,32 @@ def test_isolated_pods_leave_nothing_behind():
         assert not directory.exists() and not Path(f"/proc/{pause}").exists()
     assert host_mounts() == before
     assert [d for d in our_cgroup_dirs() if "/pods/" in d] == []
+
+
+@needs_root
+@needs_busybox
+def test_host_network_pid_and_ipc_share_the_nodes_namespaces(tmp_path):
+    app = {"name": "app", "image": "busybox", "command": ["sleep", "60"],
+           "volumeMounts": [{"name": "host", "mountPath": "/host"}]}
+    p = isolated().run_pod(pod([app], hostNetwork=True, hostPID=True, hostIPC=True,
+                               volumes=[{"name": "host", "hostPath": {"path": str(tmp_path / "made"),
+                                                                      "type": "DirectoryOrCreate"}}]))
+    try:
+        p.sync()
+        pid = p.sandbox.pids()["app"]
+        for kind in ("net", "pid", "ipc", "uts"):
+            assert os.readlink(f"/proc/{pid}/ns/{kind}") == os.readlink(f"/proc/self/ns/{kind}")
+        assert os.readlink(f"/proc/{pid}/ns/mnt") != os.readlink("/proc/self/ns/mnt")
+        assert (tmp_path / "made").is_dir()  # hostPath DirectoryOrCreate
+    finally:
+        p.terminate(grace=0.5)
+    assert (tmp_path / "made").is_dir()  # a hostPath outlives the pod
+
+
+def test_hostpath_directory_that_does_not_exist_is_refused(tmp_path):
+    from fromscratch.runtime.sandbox import SandboxError
+
+    with pytest.raises(SandboxError, match="not a directory"):
+        ProcessRuntime().run_pod(pod([{"name": "c", "command": ["true"]}],
+                                     volumes=[{"name": "v", "hostPath": {"path": str(tmp_path / "no"),
+                                                                         "type": "Directory"}}]))

@@ -112,8 +112,11 @@ def create_from_image(image: str, request: dict[str, Any], *, store: ImageStore 
         config["annotations"] = {"org.fromscratch.overlay": {
             "lowers": [str(p) for p in fs.lowers], "upper": str(fs.upper), "work": str(fs.work),
             "userxattr": userxattr}}
-        if userxattr:
+        if userxattr:  # what `runc spec --rootless` changes
             config["linux"]["namespaces"].append({"type": "user"})
+            for mount in config["mounts"]:
+                if mount["type"] == "devpts":  # gid 5 (tty) is not mapped in our user namespace
+                    mount["options"] = [o for o in mount["options"] if not o.startswith("gid=")]
         write_bundle(directory, config)
         extra["rootfs"] = {"init": str(fs.init), "upper": str(fs.upper), "work": str(fs.work),
                            "merged": str(fs.merged), "userxattr": userxattr}

@@ -191,7 +191,11 @@ class ProcessSandbox:
         self.pod = pod
         self.name = pod["metadata"]["name"]
         self.directory = Path(tempfile.mkdtemp(prefix=f"fromscratch-pod-{self.name}-"))
-        self.volumes = make_volumes(pod, self.directory)
+        try:
+            self.volumes = make_volumes(pod, self.directory)
+        except BaseException:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
         self.handles: list[ProcessHandle] = []
         self.specs = {c["name"]: c for c in [*pod["spec"].get("initContainers", []),
                                              *pod["spec"]["containers"]]}
