@@ -72,12 +72,13 @@ class RunningPod:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def _cpu_limit_millicores(pod: Obj) -> int | None:
+def _cpu_millicores(pod: Obj, kind: str) -> int | None:
+    """The Pod's CPU ``requests`` or ``limits`` summed over containers (None if one has none)."""
     from fromscratch.api.quantity import cpu_millicores
 
-    limits = [((c.get("resources") or {}).get("limits") or {}).get("cpu")
+    values = [((c.get("resources") or {}).get(kind) or {}).get("cpu")
               for c in (pod.get("spec") or {}).get("containers") or []]
-    return sum(cpu_millicores(str(x)) for x in limits) if limits and all(limits) else None
+    return sum(cpu_millicores(str(x)) for x in values) if values and all(values) else None
 
 
 class ProcessKubelet:
@@ -143,10 +144,12 @@ class ProcessKubelet:
         group = None
         if self.parent is not None:
             group = self.parent.child(name).create()
-            limit = _cpu_limit_millicores(pod)
-            if limit is not None:
-                from fromscratch.resources import milli_cpu_to_quota
+            from fromscratch.resources import milli_cpu_to_quota, milli_cpu_to_shares
 
+            # as the kubelet does: the request becomes a weight, the limit a CFS quota
+            group.set_cpu_shares(milli_cpu_to_shares(_cpu_millicores(pod, "requests") or 0))
+            limit = _cpu_millicores(pod, "limits")
+            if limit is not None:
                 group.set_cpu_limit(milli_cpu_to_quota(limit), 100_000)
         command = [sys.executable, "-c", BURNER, str(MAX_BACKLOG_MS)]
         if group is not None:
