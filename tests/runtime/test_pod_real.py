@@ -210,3 +210,24 @@ def test_hostpath_directory_that_does_not_exist_is_refused(tmp_path):
         ProcessRuntime().run_pod(pod([{"name": "c", "command": ["true"]}],
                                      volumes=[{"name": "v", "hostPath": {"path": str(tmp_path / "no"),
                                                                          "type": "Directory"}}]))
+
+
+@needs_root
+@needs_busybox
+def test_isolated_pod_outlives_the_thread_that_created_it():
+    # a kubelet creates pods from worker threads: the pause must not die with the thread
+    import threading
+
+    made = []
+    worker = threading.Thread(target=lambda: made.append(isolated().run_pod(
+        pod([{"name": "c", "image": "busybox", "command": ["sleep", "60"]}]))))
+    worker.start()
+    worker.join()
+    p = made[0]
+    try:
+        assert p.run_until(lambda q: q.run_of("c").running, 10)
+        time.sleep(0.2)
+        assert Path(f"/proc/{p.sandbox.pause.pid}").exists()
+        assert p.sandbox.pause.poll() is None
+    finally:
+        p.terminate(grace=0.5)

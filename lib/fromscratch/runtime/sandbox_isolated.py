@@ -134,8 +134,10 @@ class IsolatedSandbox:
             new.add("pid")
         try:
             self.volumes = make_volumes(pod, self.directory)
+            # die_with_parent=False: the pod outlives the thread that made it (a kubelet
+            # worker); Pod.terminate() is what ends it
             self.pause = spawn.spawn(pause, namespaces=new, hostname=self.name if "uts" in new else None,
-                                     mount_proc=False)
+                                     mount_proc=False, die_with_parent=False)
         except BaseException:
             shutil.rmtree(self.directory, ignore_errors=True)
             raise
