@@ -63,6 +63,10 @@ def test_real_processes_scale_up_under_load_and_down_after_the_window(server, ap
             assert top.returncode == 0, top.stderr
             lines = top.stdout.splitlines()
             assert len(lines) == 4 and all(line.startswith("web-") for line in lines)
+            nodes = subprocess.run([str(KUBECTL), "--kubeconfig", server.kubeconfig_path, "top",
+                                    "node", kubelet.node_name, "--no-headers"],
+                                   capture_output=True, text=True, timeout=30)
+            assert nodes.returncode == 0 and nodes.stdout.split()[0] == kubelet.node_name, nodes.stderr
             load.stop()
             # the load is gone: after the 3 s window the HPA goes back to minReplicas
             _wait_for(lambda: replicas() == 1, 20)
