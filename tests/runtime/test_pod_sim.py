@@ -195,7 +195,7 @@ def test_poststart_failure_kills_and_prestop_runs_on_delete():
 
 def test_terminate_escalates_to_sigkill_after_the_grace_period():
     clock = FakeClock()
-    busy = sh("busy", "while true; do true; done")  # PID 1 without a handler ignores SIGTERM
+    busy = sh("busy", "sleep 600")  # sh as PID 1, without a handler, ignores SIGTERM
     p = SimRuntime(clock).run_pod(pod([busy]))
     p.run_for(1)
     before = clock.now()
