@@ -67,3 +67,22 @@ doctor: $(STAMP)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
+
+## Classroom: import a roster, collect submissions (see grader/README.md).
+.PHONY: roster collect zip-collect test-browser test-binder
+roster: $(STAMP)
+	$(BIN)/python -m grader roster $(ROSTER)
+
+collect: $(STAMP)
+	$(BIN)/python -m grader collect $(DIR)
+
+zip-collect: $(STAMP)
+	$(BIN)/python -m grader zip-collect $(ZIP) $(ASSIGNMENT)
+
+## Real JupyterLab in headless Chromium (several minutes; not part of make test).
+test-browser: $(STAMP)
+	FROMSCRATCH_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider
+
+## Replay repo2docker's build as an unprivileged user and run every notebook (slow).
+test-binder: $(STAMP)
+	$(BIN)/python binder/verify.py
