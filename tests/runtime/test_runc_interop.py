@@ -26,7 +26,10 @@ PROBE = ("echo pid $$; echo host $(hostname); "
          "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/self/status; "
          "for n in cgroup ipc mnt net pid user uts; do echo ns $n $(readlink /proc/self/ns/$n); done; "
          "awk '{print \"mount \" $5}' /proc/self/mountinfo | sort -u; "
-         "touch /probe-write 2>/dev/null && echo root rw || echo root ro")
+         "touch /probe-write 2>/dev/null && echo root rw || echo root ro; "
+         "[ -e /sys/fs/cgroup/memory/memory.limit_in_bytes ] && "
+         "echo memlimit $(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
+         "[ -e /sys/fs/cgroup/pids/pids.max ] && echo pidsmax $(cat /sys/fs/cgroup/pids/pids.max); true")
 NAMESPACES = ("cgroup", "ipc", "mnt", "net", "pid", "user", "uts")
 HOST_NS = {n: os.readlink(f"/proc/self/ns/{n}") for n in NAMESPACES}
 DEVICES = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"}
@@ -92,6 +95,7 @@ def test_runc_spec_bundle_runs_under_ours_with_the_same_view(store, states, tmp_
     store.unpack(store.get("busybox"), bundle / "rootfs")
     config = json.loads((bundle / "config.json").read_text())
     config["process"]["args"] = ["sh", "-c", PROBE]
+    config["linux"]["resources"].update(memory={"limit": 48 << 20}, pids={"limit": 64})
     write_bundle(bundle, config)
     load_bundle(bundle)
     copy = tmp_path / "spec-runc"
@@ -100,3 +104,5 @@ def test_runc_spec_bundle_runs_under_ours_with_the_same_view(store, states, tmp_
     assert ours == theirs
     assert ours["root"] == "ro"  # runc spec asks for a read-only root
     assert ours["NoNewPrivs"] == "1" and ours["Seccomp"] == "0"  # no seccomp section
+    # runc spec mounts the cgroup hierarchies: inside both, the container reads its own limits
+    assert (ours["memlimit"], ours["pidsmax"]) == (str(48 << 20), "64")

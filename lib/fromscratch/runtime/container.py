@@ -121,6 +121,30 @@ def _container_init(config: dict[str, Any], rootfs: Path, fifo: str, report: int
         os._exit(127 if isinstance(err, FileNotFoundError) else 1)
 
 
+CGROUP_ANNOTATION = "org.fromscratch.cgroup"
+
+
+def _make_cgroup(container_id: str, root: str, config: Mapping[str, Any]) -> cgroups.Cgroup | None:
+    """The container's cgroup, made and limited before the container (None without real cgroups)."""
+    group = cgroups.open_cgroup(container_id[:32], root=root)
+    if group.mode != "real":
+        return None  # rootless without delegation: no limits, as rootless runc without systemd
+    group.create()
+    limits = limits_from_config(config)
+    try:
+        if limits is not None:
+            group.apply(limits)
+    except BaseException:
+        group.remove()
+        raise
+    return group
+
+
+def _remove_group(group: cgroups.Cgroup | None) -> None:
+    if group is not None:
+        group.remove()
+
+
 class Container:
     """A container on the real kernel; the record on disk is the truth, this is a handle."""
 
@@ -162,9 +186,17 @@ class Container:
         namespaces = loaded.namespaces
         new = {kind for kind, path in namespaces.items() if path is None}
         joined = {kind: path for kind, path in namespaces.items() if path is not None}
+        try:
+            group = _make_cgroup(container_id, cgroup_root, loaded.config)
+        except cgroups.CgroupError as err:
+            states.remove(container_id)
+            raise ContainerError(f"create {container_id}: cgroup: {err}") from err
+        # the init learns its cgroup (for the `cgroup` mount) from an annotation of its own copy
+        config = dict(loaded.config)
+        if group is not None:
+            config["annotations"] = {**config.get("annotations", {}), CGROUP_ANNOTATION: group.relpath}
         report_r, report_w = os.pipe()
         log_path = str(directory / "log") if log else None
-        config = loaded.config
         try:
             process = spawn.spawn(
                 lambda: _container_init(config, loaded.rootfs, str(fifo), report_w, log_path),
@@ -173,6 +205,7 @@ class Container:
         except BaseException as err:
             os.close(report_r)
             os.close(report_w)
+            _remove_group(group)
             states.remove(container_id)
             raise ContainerError(f"create {container_id}: {err}") from err
         os.close(report_w)
@@ -183,25 +216,21 @@ class Container:
                 break
         os.close(report_r)
         container = cls(container_id, states, process=process)
-        if answer != b"ok":
-            process.kill()
-            process.wait()
-            states.remove(container_id)
-            reason = answer.decode(errors="replace").removeprefix("error ") or "init died"
-            raise ContainerError(f"create {container_id}: container init failed: {reason}")
-        record.update(pid=process.pid, pid_start=start_time(process.pid), status="created")
-        limits = limits_from_config(config)
         try:
-            group = cgroups.open_cgroup(container_id[:32], root=cgroup_root)
-            if group.mode == "real":
-                group.create()
-                if limits is not None:
-                    group.apply(limits)
+            if answer != b"ok":
+                reason = answer.decode(errors="replace").removeprefix("error ") or "init died"
+                raise ContainerError(f"create {container_id}: container init failed: {reason}")
+            if group is not None:
+                # PID 1 waits on the fifo: it joins the cgroup before the application exists
                 group.add_process(process.pid)
                 record["cgroup"] = {"name": group.name, "root": group.root, "dirs": group.directories()}
-        except cgroups.CgroupError as err:
+        except (ContainerError, cgroups.CgroupError) as err:
             container._abandon(process)
+            _remove_group(group)
+            if isinstance(err, ContainerError):
+                raise
             raise ContainerError(f"create {container_id}: cgroup: {err}") from err
+        record.update(pid=process.pid, pid_start=start_time(process.pid), status="created")
         states.save(record)
         return container
 

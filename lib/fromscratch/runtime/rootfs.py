@@ -97,7 +97,7 @@ def _make_target(path: Path, *, is_file: bool) -> None:
         path.mkdir()
 
 
-def mount_one(root: Path, mount: Mapping[str, Any]) -> None:
+def mount_one(root: Path, mount: Mapping[str, Any], own_cgroup: str | None = None) -> None:
     """Mount one entry of ``config.json``'s ``mounts`` under ``root``."""
     kind = mount.get("type") or "bind"
     source = mount.get("source")
@@ -115,7 +115,7 @@ def mount_one(root: Path, mount: Mapping[str, Any]) -> None:
         return
     _make_target(target, is_file=False)
     if kind == "cgroup":
-        mount_cgroup_v1(target, flags)
+        mount_cgroup_v1(target, flags, own_cgroup)
         return
     if kind == "sysfs" and flags & syscalls.MS_RDONLY:
         try:
@@ -129,12 +129,13 @@ def mount_one(root: Path, mount: Mapping[str, Any]) -> None:
     syscalls.mount(source or kind, target, kind, flags, data or None)
 
 
-def mount_cgroup_v1(target: Path, flags: int) -> None:
+def mount_cgroup_v1(target: Path, flags: int, own: str | None = None) -> None:
     """A ``cgroup`` mount as runc makes it on a v1 host: a tmpfs holding one bind per hierarchy.
 
-    Simplified: runc binds the container's *own* cgroup directory of each hierarchy;
-    we bind each whole hierarchy (read-only), so the mount points match but a
-    process inside sees the groups of its neighbours too.
+    Like runc, each hierarchy shows the container's *own* group (``own``, relative to
+    the hierarchy's root), so ``memory.limit_in_bytes`` inside reads its own limit.
+    Simplified: in a hierarchy where the container has no group of its own (we make
+    groups only for cpu, cpuacct, memory and pids), the whole hierarchy is bound.
     """
     syscalls.mount("tmpfs", target, "tmpfs", flags & ~syscalls.MS_RDONLY, "mode=755")
     with open("/proc/self/mountinfo") as info:
@@ -142,7 +143,8 @@ def mount_cgroup_v1(target: Path, flags: int) -> None:
     for source in hierarchies:
         name = os.path.basename(source)
         (target / name).mkdir(exist_ok=True)
-        syscalls.mount(source, target / name, None, syscalls.MS_BIND)
+        mine = os.path.join(source, own) if own else source
+        syscalls.mount(mine if os.path.isdir(mine) else source, target / name, None, syscalls.MS_BIND)
         syscalls.mount(None, target / name, None,
                        syscalls.MS_BIND | syscalls.MS_REMOUNT | syscalls.MS_RDONLY | flags)
         for alias in name.split(",") if "," in name else []:
@@ -193,8 +195,9 @@ def prepare_rootfs(config: Mapping[str, Any], rootfs: Path) -> None:
     mount_root(config, rootfs)
     mounts = list(config.get("mounts", []))
     volumes = [m for m in mounts if (m.get("type") or "bind") == "bind"]
+    own_cgroup = config.get("annotations", {}).get("org.fromscratch.cgroup")
     for mount in [m for m in mounts if m not in volumes]:
-        mount_one(rootfs, mount)
+        mount_one(rootfs, mount, own_cgroup)
     if (rootfs / "dev").is_dir() and any(m["destination"] == "/dev" for m in mounts):
         populate_dev(rootfs)
     # volumes last: after the rootfs is ready, before pivot_root
