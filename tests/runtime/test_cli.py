@@ -80,3 +80,21 @@ def test_run_rm_removes_the_container(tmp_path, capsys, store):
     code, out, _ = call(cli.run_main, ["--root", str(tmp_path), "--rm", "busybox", "echo", "bye"], capsys)
     assert (code, out) == (0, "bye\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@needs_root
+@needs_busybox
+def test_commit_then_rmi_through_the_cli(tmp_path, capsys, store):
+    root = ["--root", str(tmp_path)]
+    assert call(cli.run_main, [*root, "--name", "maker", "busybox", "sh", "-c", "echo v2 > /version"],
+                capsys)[0] == 0
+    code, out, _ = call(cli.commit_main, [*root, "-m", "add /version", "maker", "made:v2"], capsys)
+    assert code == 0 and out.startswith("sha256:")
+    code, out, _ = call(cli.run_main, [*root, "--rm", "made:v2", "cat", "/version"], capsys)
+    assert (code, out) == (0, "v2\n")
+    code, _, err = call(cli.rmi_main, [*root, "busybox"], capsys)
+    assert code == 125 and "conflict" in err  # the container "maker" still uses it
+    assert call(cli.rm_main, [*root, "maker"], capsys)[0] == 0
+    assert call(cli.rmi_main, [*root, "made:v2"], capsys)[:2] == (0, "Untagged: made:v2\n")
+    code, _, err = call(cli.rmi_main, [*root, "made:v2"], capsys)
+    assert code == 125 and "no image" in err
