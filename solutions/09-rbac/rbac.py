@@ -254,6 +254,23 @@ plt.show()
 # token that grants more); the admin bypasses RBAC.
 
 # %% [markdown]
+# Pick a subject and a request to see the decision and the reason the authorizer gives (in a
+# live notebook the menus are interactive; the first pair is shown when the cell runs):
+
+# %%
+import ipywidgets as widgets
+
+
+def decide(subject: str, request: str) -> None:
+    method, url, _ = next(c for c in checks if c[2] == request)
+    decision = rbac.can(subjects[subject], method, url)
+    print("allowed" if decision.allowed else "denied", "—",
+          decision.reason or ("system:masters" if decision.allowed else "no rule matches"))
+
+
+_ = widgets.interact(decide, subject=list(subjects), request=[label for *_, label in checks])
+
+# %% [markdown]
 # ## 6. Why? Tracing a decision
 #
 # `rbac.explain(user, method, url)` walks the bindings exactly as the authorizer does —
