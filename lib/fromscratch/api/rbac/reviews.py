@@ -16,7 +16,11 @@ Every authenticated user may create the two *self* reviews (the
 SelfSubjectAccessReview sent *while impersonating* bob.
 
 Simplified: ``extra`` and ``uid`` in a SubjectAccessReview are accepted but
-not used; field and label selector attributes (alpha) are ignored.
+not used; field and label selector attributes (alpha) are ignored; the subject
+of a SubjectAccessReview counts as a member of ``system:authenticated`` (our
+authorizer adds that group to every user, where kube-apiserver's
+authenticator adds it, so a review naming a bare user sees the rules every
+authenticated user has).
 """
 
 from __future__ import annotations
