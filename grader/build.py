@@ -182,6 +182,9 @@ def release(course: Path = COURSE, root: Path | None = None, solutions: Path = S
             return release(course, Path(scratch), solutions)
     written: list[Path] = []
     built = build_sources(root, solutions)
+    if built:
+        # one nbgrader run for every chapter: start-up costs more than the conversion itself
+        nbgrader("generate_assignment", "*", "--force", root=root)
     for chapter in chapters(solutions):
         target_dir = course / chapter.name
         for old in target_dir.glob("*.ipynb") if target_dir.exists() else []:
@@ -190,13 +193,10 @@ def release(course: Path = COURSE, root: Path | None = None, solutions: Path = S
             path = target_dir / f"{source.stem}.ipynb"
             write_notebook(read_source(source), path)
             written.append(path)
-        if chapter.name in built:
-            nbgrader("generate_assignment", chapter.name, "--force", root=root)
-            for student in sorted((root / "release" / chapter.name).glob("*.ipynb")):
-                notebook = nbformat.read(student, as_version=4)
-                path = target_dir / student.name
-                write_notebook(notebook, path)
-                written.append(path)
+        for student in sorted((root / "release" / chapter.name).glob("*.ipynb")):
+            path = target_dir / student.name
+            write_notebook(nbformat.read(student, as_version=4), path)
+            written.append(path)
     return written
 
 
@@ -236,22 +236,28 @@ def secret_lines(source: Path) -> list[str]:
     return [line for line in secret if len(line) >= 12 and line not in shared and not line.startswith("#")]
 
 
-def stale_files(course: Path = COURSE, solutions: Path = SOLUTIONS) -> list[str]:
-    """Files in ``course`` that differ from a fresh build (should be none)."""
-    import tempfile
+def stale_files(course: Path = COURSE, solutions: Path = SOLUTIONS,
+                fresh_course: Path | None = None) -> list[str]:
+    """Files in ``course`` that differ from a fresh build (should be none).
 
-    with tempfile.TemporaryDirectory(prefix="fromscratch-check-") as tmp:
-        fresh_course, root = Path(tmp) / "course", Path(tmp) / "root"
-        release(fresh_course, root, solutions)
-        fresh = {p.relative_to(fresh_course) for p in fresh_course.rglob("*.ipynb")}
-        committed = {p.relative_to(course) for p in course.rglob("*.ipynb")
-                     if ".ipynb_checkpoints" not in p.parts}
-        problems = [f"course/{p}: not generated from solutions/ (remove it)" for p in committed - fresh]
-        problems += [f"course/{p}: missing (run make release)" for p in fresh - committed]
-        for relative in sorted(fresh & committed):
-            if (fresh_course / relative).read_text() != (course / relative).read_text():
-                problems.append(f"course/{relative}: stale (run make release)")
-        return problems
+    ``fresh_course`` is a course released from ``solutions`` already (tests share one); by
+    default one is built in a temporary directory.
+    """
+    if fresh_course is None:
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="fromscratch-check-") as tmp:
+            release(Path(tmp) / "course", None, solutions)
+            return stale_files(course, solutions, Path(tmp) / "course")
+    fresh = {p.relative_to(fresh_course) for p in fresh_course.rglob("*.ipynb")}
+    committed = {p.relative_to(course) for p in course.rglob("*.ipynb")
+                 if ".ipynb_checkpoints" not in p.parts}
+    problems = [f"course/{p}: not generated from solutions/ (remove it)" for p in committed - fresh]
+    problems += [f"course/{p}: missing (run make release)" for p in fresh - committed]
+    for relative in sorted(fresh & committed):
+        if (fresh_course / relative).read_text() != (course / relative).read_text():
+            problems.append(f"course/{relative}: stale (run make release)")
+    return problems
 
 
 def outputs_present(course: Path = COURSE) -> list[str]:

@@ -17,8 +17,10 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import os
 import pkgutil
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -75,35 +77,48 @@ def _with_wrong_answers(notebook: nbformat.NotebookNode, wrong: dict[str, str]) 
     return notebook
 
 
+def _grade_chapter(chapter: str, sources: Path, root: Path, references: dict[str, str]) -> Path:
+    """Release one chapter in its own course directory, hand it in four times, autograde it."""
+    shutil.copytree(sources / "source" / chapter, root / "source" / chapter)
+    build.nbgrader("generate_assignment", chapter, "--force", root=root)
+    wrong, _ = _wrong_answers(chapter)
+    for source in sorted((root / "source" / chapter).glob("*.ipynb")):
+        released = root / "release" / chapter / source.name
+        students = {
+            "solution": nbformat.read(source, 4),
+            "untouched": nbformat.read(released, 4),
+            "wrong": _with_wrong_answers(nbformat.read(source, 4), wrong),
+            "copycat": _copycat(nbformat.read(released, 4), references),
+        }
+        for student, notebook in students.items():
+            target = root / "submitted" / student / chapter / source.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            nbformat.write(notebook, target)
+    build.nbgrader("autograde", chapter, "--force", root=root)
+    return root
+
+
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
-    """A course directory where every chapter was released, handed in by four students, autograded."""
-    root = tmp_path_factory.mktemp("grader-root")
-    build.build_sources(root)
+def graded(tmp_path_factory) -> dict[str, Path]:
+    """chapter -> its course directory, released, handed in by four students and autograded.
+
+    Each chapter gets a course directory (and gradebook) of its own, so chapters are graded
+    in parallel, one per core.
+    """
+    base = tmp_path_factory.mktemp("grading")
+    build.build_sources(base / "all")
     references = _reference_modules()
-    for chapter in CHAPTERS:
-        build.nbgrader("generate_assignment", chapter, "--force", root=root)
-        wrong, _ = _wrong_answers(chapter)
-        for source in sorted((root / "source" / chapter).glob("*.ipynb")):
-            released = root / "release" / chapter / source.name
-            students = {
-                "solution": nbformat.read(source, 4),
-                "untouched": nbformat.read(released, 4),
-                "wrong": _with_wrong_answers(nbformat.read(source, 4), wrong),
-                "copycat": _copycat(nbformat.read(released, 4), references),
-            }
-            for student, notebook in students.items():
-                target = root / "submitted" / student / chapter / source.name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(notebook, target)
-        build.nbgrader("autograde", chapter, "--force", root=root)
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        futures = {chapter: pool.submit(_grade_chapter, chapter, base / "all", base / chapter, references)
+                   for chapter in CHAPTERS}
+        roots = {chapter: future.result() for chapter, future in futures.items()}
+    yield roots
+    shutil.rmtree(base, ignore_errors=True)
 
 
-def _scores(root: Path, chapter: str, student: str) -> dict[str, tuple[float, float]]:
+def _scores(roots: dict[str, Path], chapter: str, student: str) -> dict[str, tuple[float, float]]:
     """grade_id -> (score, max_score) for one student's chapter, from the gradebook."""
-    scores = {}
+    root, scores = roots[chapter], {}
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}", "fromscratch") as gradebook:
         submission = gradebook.find_submission(chapter, student)
         for notebook in submission.notebooks:
@@ -113,6 +128,7 @@ def _scores(root: Path, chapter: str, student: str) -> dict[str, tuple[float, fl
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the shared fixture autogrades every chapter four times
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_solutions_score_full_marks(graded, chapter):
     scores = _scores(graded, chapter, "solution")
@@ -121,6 +137,7 @@ def test_solutions_score_full_marks(graded, chapter):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the shared fixture autogrades every chapter four times
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_untouched_student_versions_score_zero(graded, chapter):
     scores = _scores(graded, chapter, "untouched")
@@ -128,6 +145,7 @@ def test_untouched_student_versions_score_zero(graded, chapter):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the shared fixture autogrades every chapter four times
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_wrong_answers_lose_exactly_the_tests_they_should(graded, chapter):
     _, expected_failures = _wrong_answers(chapter)
@@ -139,6 +157,7 @@ def test_wrong_answers_lose_exactly_the_tests_they_should(graded, chapter):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # the shared fixture autogrades every chapter four times
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_importing_the_reference_scores_zero(graded, chapter):
     scores = _scores(graded, chapter, "copycat")

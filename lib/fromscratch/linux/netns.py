@@ -209,7 +209,7 @@ class NetworkNamespace:
         self._netlink(lambda ipr: ipr.link("set", index=self._index(ipr, ifname), state="up"),
                       f"set {ifname} up")
 
-    def ping(self, address: str, *, count: int = 1, timeout: float = 1.0) -> list[float]:
+    def ping(self, address: str, *, count: int = 1, timeout: float = 2.0) -> list[float]:
         """Send ICMP echo requests from inside this namespace; the round-trip times in ms.
 
         Raises :class:`TimeoutError` if any request gets no reply.
@@ -237,6 +237,9 @@ def _checksum(data: bytes) -> int:
     return ~total & 0xFFFF
 
 
+RESEND_INTERVAL = 0.25  # seconds between repeated echo requests for one sequence number
+
+
 def _ping(address: str, count: int, timeout: float) -> list[float]:
     times = []
     ident = os.getpid() & 0xFFFF
@@ -245,13 +248,20 @@ def _ping(address: str, count: int, timeout: float) -> list[float]:
             payload = b"fromscratch"
             header = struct.pack("!BBHHH", 8, 0, 0, ident, seq)  # type 8 = echo request
             packet = struct.pack("!BBHHH", 8, 0, _checksum(header + payload), ident, seq) + payload
-            start = time.monotonic()
+            start = sent = time.monotonic()
             sock.sendto(packet, (address, 0))
             while True:
-                left = timeout - (time.monotonic() - start)
+                now = time.monotonic()
+                left = timeout - (now - start)
                 if left <= 0:
                     raise TimeoutError(f"no echo reply from {address} within {timeout}s")
-                sock.settimeout(left)
+                # subtle: a link that just came up transmits through a no-op queue until the
+                # kernel's link watcher activates it (up to a second later), so the first
+                # request can vanish: resend every RESEND_INTERVAL until the timeout.
+                if now - sent >= RESEND_INTERVAL:
+                    sock.sendto(packet, (address, 0))
+                    sent = now
+                sock.settimeout(min(left, RESEND_INTERVAL))
                 try:
                     data, (source, _) = sock.recvfrom(2048)
                 except TimeoutError:
