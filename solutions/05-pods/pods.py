@@ -210,6 +210,8 @@ start = pod.clock.now()
 while pod.clock.now() - start < 8:
     pod.run_for(0.25)
     samples.append((pod.clock.now() - start, pod.condition("Ready")))
+    print(f"\r{samples[-1][0]:4.1f}s of 8  Ready={samples[-1][1]!s:<5}", end="")
+print()
 pod.terminate(grace=1)
 fig, ax = plt.subplots(figsize=(7, 1.8))
 ax.step([t for t, _ in samples], [int(r) for _, r in samples], where="post")
