@@ -98,3 +98,13 @@ def test_commit_then_rmi_through_the_cli(tmp_path, capsys, store):
     assert call(cli.rmi_main, [*root, "made:v2"], capsys)[:2] == (0, "Untagged: made:v2\n")
     code, _, err = call(cli.rmi_main, [*root, "made:v2"], capsys)
     assert code == 125 and "no image" in err
+
+
+def test_python_dash_m_fromscratch_dispatches_ps(tmp_path):
+    # the entry point the lead's COMMANDS table names: `python -m fromscratch ps`
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "fromscratch", "ps", "--root", str(tmp_path), "-a"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("CONTAINER ID")
