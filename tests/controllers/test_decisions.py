@@ -234,3 +234,13 @@ def test_missing_annotation_falls_back_to_status_replicas():
     sizes = proportional_scale(replicas=20, max_surge=0, new=rs("new", 5, created=2),
                                old=[rs("old", 5, created=1)], status_replicas=10)
     assert sizes == {"old": 10, "new": 10}
+
+
+def test_pods_an_old_replica_set_has_not_deleted_yet_count_against_the_surge():
+    # old scaled 6 -> 5 but still has 6 Pods: the new ReplicaSet may not grow past 7 in total
+    old = ReplicaSetState("old", 5, 5, created=1, pods=6)
+    new = ReplicaSetState("new", 1, 1, created=2, pods=1)
+    assert rolling_update_step(replicas=6, max_surge=1, max_unavailable=0, new=new, old=[old]) \
+        .get("new") is None
+    gone = ReplicaSetState("old", 5, 5, created=1, pods=5)
+    assert rolling_update_step(replicas=6, max_surge=1, max_unavailable=0, new=new, old=[gone]) == {"new": 2}

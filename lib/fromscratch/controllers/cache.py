@@ -25,6 +25,7 @@ IndexFunc = Callable[[Obj], list[str]]
 
 NAMESPACE_INDEX = "namespace"
 OWNER_INDEX = "owner"
+CONTROLLER_INDEX = "controller"
 
 
 def meta_namespace_key(obj: Obj) -> str:
@@ -58,7 +59,21 @@ def owner_index(obj: Obj) -> list[str]:
             if ref.get("uid")]
 
 
-DEFAULT_INDEXERS: dict[str, IndexFunc] = {NAMESPACE_INDEX: namespace_index, OWNER_INDEX: owner_index}
+def controller_index(obj: Obj) -> list[str]:
+    """The uid of the controlling owner, or ``orphan:<namespace>`` for an object without one.
+
+    A controller finds the objects it controls, and the orphans it could adopt,
+    without scanning the whole namespace.
+    """
+    meta = obj.get("metadata") or {}
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("uid"):
+            return [ref["uid"]]
+    return [f"orphan:{meta.get('namespace', '')}"]
+
+
+DEFAULT_INDEXERS: dict[str, IndexFunc] = {NAMESPACE_INDEX: namespace_index, OWNER_INDEX: owner_index,
+                                          CONTROLLER_INDEX: controller_index}
 
 
 class Store:

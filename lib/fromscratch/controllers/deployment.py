@@ -29,7 +29,7 @@ from typing import Any
 from fromscratch.api.selectors import label_selector_from_dict
 from fromscratch.controllers import deployment_util as du
 from fromscratch.controllers.base import Controller, controller_ref
-from fromscratch.controllers.cache import OWNER_INDEX, split_key
+from fromscratch.controllers.cache import CONTROLLER_INDEX, OWNER_INDEX, split_key
 from fromscratch.controllers.client import DEPLOYMENTS, PODS, REPLICASETS, ResourceClient, is_status
 from fromscratch.controllers.hashing import pod_template_hash
 from fromscratch.controllers.informer import InformerFactory
@@ -68,7 +68,10 @@ class DeploymentController(Controller):
     def claim_replicasets(self, d: Obj) -> list[Obj]:
         selector = label_selector_from_dict(d["spec"].get("selector"))
         uid, result = d["metadata"]["uid"], []
-        for rs in self.replicasets.list(d["metadata"]["namespace"]):
+        candidates = (self.replicasets.store.by_index(CONTROLLER_INDEX, uid)
+                      + self.replicasets.store.by_index(CONTROLLER_INDEX,
+                                                        f"orphan:{d['metadata']['namespace']}"))
+        for rs in candidates:
             ref = controller_ref(rs)
             if ref is not None and ref.get("uid") == uid:
                 result.append(rs)

@@ -77,11 +77,15 @@ def equal_ignore_hash(a: Obj, b: Obj) -> bool:
 def state_of(rs: Obj) -> ReplicaSetState:
     annotations = rs["metadata"].get("annotations") or {}
     max_replicas = annotations.get(MAX_REPLICAS)
+    replicas = int(rs["spec"].get("replicas", 0))
+    # subtle: a status written before the last scale-down (or whose update failed) still counts
+    # the Pods being removed; trusting it would scale down twice and break the availability floor
+    available = min(int((rs.get("status") or {}).get("availableReplicas", 0)), replicas)
     return ReplicaSetState(
-        name=rs["metadata"]["name"], replicas=int(rs["spec"].get("replicas", 0)),
-        available=int((rs.get("status") or {}).get("availableReplicas", 0)),
+        name=rs["metadata"]["name"], replicas=replicas, available=available,
         created=parse_time(rs["metadata"].get("creationTimestamp")) or 0.0,
-        max_replicas=int(max_replicas) if max_replicas and max_replicas.isdigit() else None)
+        max_replicas=int(max_replicas) if max_replicas and max_replicas.isdigit() else None,
+        pods=int((rs.get("status") or {}).get("replicas", 0)))
 
 
 # --- annotations ---------------------------------------------------------------------------

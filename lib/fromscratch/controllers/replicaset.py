@@ -23,7 +23,7 @@ from typing import Any
 
 from fromscratch.api.selectors import SelectorError, label_selector_from_dict
 from fromscratch.controllers.base import Controller, controller_ref, object_of
-from fromscratch.controllers.cache import OWNER_INDEX, split_key
+from fromscratch.controllers.cache import CONTROLLER_INDEX, OWNER_INDEX, split_key
 from fromscratch.controllers.client import PODS, REPLICASETS, ResourceClient, is_status
 from fromscratch.controllers.expectations import Expectations
 from fromscratch.controllers.informer import EventHandler, InformerFactory
@@ -92,7 +92,10 @@ class ReplicaSetController(Controller):
         namespace, uid = rs["metadata"]["namespace"], rs["metadata"]["uid"]
         selector = label_selector_from_dict(rs["spec"].get("selector"))
         claimed = []
-        for pod in self.pods.list(namespace):
+        # only the Pods we control and the orphans: the controller index spares a namespace scan
+        candidates = (self.pods.store.by_index(CONTROLLER_INDEX, uid)
+                      + self.pods.store.by_index(CONTROLLER_INDEX, f"orphan:{namespace}"))
+        for pod in candidates:
             ref = controller_ref(pod)
             matches = selector.matches(pod["metadata"].get("labels") or {})
             if ref is not None and ref.get("uid") == uid:

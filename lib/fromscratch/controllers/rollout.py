@@ -9,7 +9,8 @@ can be checked against the Kubernetes documentation's worked examples:
   ``replicas``; the surge **rounds up**, the unavailability **rounds down**, and
   when both come out 0 the unavailability becomes 1 (otherwise nothing could move);
 - one step of a rolling update (:func:`rolling_update_step`) first scales the new
-  ReplicaSet up as far as ``replicas + maxSurge`` allows; only if it could not,
+  ReplicaSet up as far as ``replicas + maxSurge`` allows (counting Pods an old
+  ReplicaSet still has above its new size: they are not gone yet); only if it could not,
   scales old ReplicaSets down as far as ``replicas - maxUnavailable`` available
   Pods allow — unhealthy old Pods first, oldest ReplicaSets first;
 - scaling a Deployment in the middle of a rollout (:func:`proportional_scale`)
@@ -38,6 +39,12 @@ class ReplicaSetState:
     available: int = 0  # status.availableReplicas
     created: float = 0.0  # creationTimestamp (seconds): older ReplicaSets scale down first
     max_replicas: int | None = None  # annotation deployment.kubernetes.io/max-replicas
+    pods: int | None = None  # status.replicas: Pods that exist (more than spec while scaling down)
+
+    @property
+    def footprint(self) -> int:
+        """The Pods this ReplicaSet may have right now: its spec, or more if some are not gone yet."""
+        return max(self.replicas, self.pods or 0)
 
 
 def scaled_value(value: IntOrPercent, total: int, *, round_up: bool) -> int:
@@ -71,7 +78,8 @@ def new_rs_replicas(*, replicas: int, max_surge: IntOrPercent, new: ReplicaSetSt
                     old: list[ReplicaSetState]) -> int:
     """How big the new ReplicaSet may get now (NewRSNewReplicas for RollingUpdate)."""
     surge = scaled_value(max_surge, replicas, round_up=True)
-    current = _total(old) + new.replicas
+    # subtle: count Pods an old ReplicaSet has not deleted yet, or the surge is exceeded for a moment
+    current = sum(s.footprint for s in old) + new.footprint
     max_total = replicas + surge
     if current >= max_total:
         return new.replicas

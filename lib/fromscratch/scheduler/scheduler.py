@@ -229,8 +229,15 @@ class Scheduler:
             # assume: count the Pod on the node now, before the informer shows the binding
             self._assumed[info.key] = decision.node
             self._info(decision.node).add(assumed)
-        if self._binder is not None:
-            self._binder.submit(self._binding_cycle, info, pod, decision.node)
+        binder = self._binder
+        if binder is not None:
+            try:
+                binder.submit(self._binding_cycle, info, pod, decision.node)
+            except RuntimeError:  # stopping: the binders are gone; forget the assumption
+                with self._lock:
+                    self._assumed.pop(info.key, None)
+                    self._info(decision.node).remove(info.key)
+                self.queue.requeue_error(info)
         else:
             self._binding_cycle(info, pod, decision.node)
         return decision
