@@ -17,7 +17,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "images": ("fromscratch.image.cli", "images_main", "list local images"),
     "run": ("fromscratch.runtime.cli", "run_main", "run a container"),
     "ps": ("fromscratch.runtime.cli", "ps_main", "list containers"),
-    "cluster": ("fromscratch.cluster", "main", "start or stop the embedded cluster"),
+    "exec": ("fromscratch.runtime.cli", "exec_main", "run a command in a running container"),
+    "logs": ("fromscratch.runtime.cli", "logs_main", "print a container's output"),
+    "stop": ("fromscratch.runtime.cli", "stop_main", "stop a running container"),
+    "rm": ("fromscratch.runtime.cli", "rm_main", "remove a container"),
+    "commit": ("fromscratch.runtime.cli", "commit_main", "save a container's changes as an image"),
+    "rmi": ("fromscratch.runtime.cli", "rmi_main", "remove an image"),
 }
 
 
