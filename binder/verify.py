@@ -210,7 +210,8 @@ def main(argv: list[str]) -> int:
         for notebook in sorted((repo / "course").glob("*/*.ipynb")):
             errors, peak, seconds = run_notebook(notebook, out, home / "env", user)
             allowed = notebook.stem.startswith("exercises")
-            bad = [e for e in errors if not (allowed and e.startswith("NotImplementedError"))]
+            # a stub's NotImplementedError, raised directly or reported back by the API server
+            bad = [e for e in errors if not (allowed and "NotImplementedError" in e)]
             name = f"{notebook.parent.name}/{notebook.name}"
             peaks[name] = peak
             log(f"  {name:45} {seconds:6.1f}s  peak {peak >> 20:5d} MiB  {'OK' if not bad else bad[:3]}")
