@@ -154,7 +154,8 @@ class HorizontalAutoscaler:
                 _, utilization, raw = utilization_ratio(ready, requests, percent)
                 current = {"averageUtilization": utilization, "averageValue": _milli_quantity(raw)}
         except (ReplicaCalculationError, LookupError, ValueError) as err:
-            return MetricProposal(metric_name, None, str(err)), None, None
+            what = "usage" if value_target else "utilization"
+            return MetricProposal(metric_name, None, f"failed to get {name} {what}: {err}"), None, None
         status = {"type": "Resource", "resource": {"name": name, "current": current}}
         return MetricProposal(metric_name, replicas), status, utilization
 
@@ -240,7 +241,10 @@ class HorizontalAutoscaler:
                 "FailedGetResourceMetric", "the HPA was unable to compute the replica count", False)
             decision.conditions.append(failure)
             decision.error = failure.message
-            decision.events.append(("Warning", "FailedComputeMetricsReplicas", failure.message))
+            invalid = [p for p in proposals if p.replicas is None]
+            decision.events.append(("Warning", "FailedComputeMetricsReplicas",
+                                    f"invalid metrics ({len(invalid)} invalid out of {len(proposals)}), "
+                                    f"first error is: {invalid[0].error if invalid else 'none'}"))
             return None
         decision.conditions.append(cond.scaling_active(
             "ValidMetricFound", f"the HPA was able to successfully calculate a replica count "
