@@ -85,4 +85,4 @@ test-browser: $(STAMP)
 
 ## Replay repo2docker's build as an unprivileged user and run every notebook (slow).
 test-binder: $(STAMP)
-	$(BIN)/python binder/verify.py
+	FROMSCRATCH_BINDER_TESTS=1 $(BIN)/python -m pytest tests/browser/test_binder_replay.py -p no:cacheprovider -s

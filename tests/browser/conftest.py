@@ -8,7 +8,8 @@ Chromium is Debian's (``apt-get install chromium``), driven by Playwright throug
 ``executable_path`` with a fresh profile; ``playwright install`` is never needed.
 
 These tests take several minutes, so ``make test`` leaves them out: run them with
-``make test-browser`` (which sets ``FROMSCRATCH_BROWSER_TESTS=1``).
+``make test-browser`` (which sets ``FROMSCRATCH_BROWSER_TESTS=1``); the Binder replay
+(``test_binder_replay.py``, longer still) with ``make test-binder``.
 """
 
 from __future__ import annotations
@@ -29,8 +30,11 @@ import pytest
 from tests.browser.jupyterlab import ARTIFACTS, Lab
 from tests.conftest import REPO
 
+collect_ignore = []
 if os.environ.get("FROMSCRATCH_BROWSER_TESTS") != "1":
-    collect_ignore_glob = ["test_*.py"]
+    collect_ignore.append("test_learner_in_jupyterlab.py")
+if os.environ.get("FROMSCRATCH_BINDER_TESTS") != "1":
+    collect_ignore.append("test_binder_replay.py")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -125,10 +129,21 @@ def browser(tmp_path_factory):
         context.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call":
+        item.browser_failed = report.failed
+
+
 @pytest.fixture
-def page(browser, lab):
+def page(browser, lab, request):
     tab = browser.new_page()
     yield tab
+    if getattr(request.node, "browser_failed", False):
+        # what the browser showed when the test failed
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
     tab.close()
     shutdown_kernels(lab)
 

@@ -9,6 +9,7 @@ Every step leaves a screenshot in build/browser-artifacts/.
 from __future__ import annotations
 
 import nbformat
+import pytest
 
 from grader import build
 from tests.browser.jupyterlab import (
@@ -41,19 +42,21 @@ def test_start_here_runs_top_to_bottom_without_errors(lab, page):
 def test_cgroups_widget_answers_a_slider_change(lab, page):
     open_notebook(page, lab, CGROUPS)
     run_all(page)
+    save(page)
+    assert saved_errors(lab, CGROUPS) == []
     widget = page.locator(".jupyter-widgets.widget-hbox").first
     widget.scroll_into_view_if_needed()
     measure = widget.locator("button", has_text="measure")
     output = page.locator(".jupyter-widgets.widget-output").first
     measure.click()
-    page.wait_for_function("() => document.body.innerText.includes('quota 500m ->')")
+    page.wait_for_function("() => document.body.innerText.includes('quota 500m ->')", timeout=120_000)
     shot(page, "03-widget-first-measure")
     # move the slider one step with the keyboard, as a learner can: 500m -> 600m
     widget.locator(".noUi-handle, .widget-slider .ui-slider-handle").first.focus()
     page.keyboard.press("ArrowRight")
     assert "600" in widget.inner_text()
     measure.click()
-    page.wait_for_function("() => document.body.innerText.includes('quota 600m ->')")
+    page.wait_for_function("() => document.body.innerText.includes('quota 600m ->')", timeout=120_000)
     shot(page, "04-widget-after-slider")
     assert "quota 600m ->" in output.inner_text()
 
@@ -97,3 +100,19 @@ def test_assignment_list_shows_the_chapter_ready_to_submit(lab, page):
     fetched.get_by_text("00-start-here").first.wait_for()
     shot(page, "08-assignment-list")
     assert fetched.get_by_role("button", name="Submit").count() >= 1
+
+
+LESSONS = [f"{chapter.name}/{lesson.stem}.ipynb" for chapter in build.chapters() for lesson in chapter.lessons
+           if chapter.name != "00-start-here"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", LESSONS)
+def test_every_chapter_main_notebook_runs_in_the_browser(lab, page, path):
+    # the smoke check: what a learner meets on opening each chapter and pressing Run All
+    open_notebook(page, lab, path)
+    run_all(page, timeout_ms=300_000)
+    save(page)
+    shot(page, f"chapter-{path.split('/')[0]}")
+    assert saved_errors(lab, path) == []
+    assert executed_cells(lab, path) > 0
