@@ -12,6 +12,7 @@ Reading order:
 8. ``controller.py`` — the HPA controller against an API server, through the official client
 9. ``metrics_api.py`` — serving ``metrics.k8s.io`` so ``kubectl top`` works
 10. ``burner.py``    — a small process "kubelet" running CPU-burning Pods, and a load generator
+11. ``objects.py``   — the manifests the chapter writes (an HPA, a CPU-burning Deployment)
 
 Importing this package starts nothing.
 """
