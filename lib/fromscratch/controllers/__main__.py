@@ -4,8 +4,8 @@ The course's API server or a real cluster — whatever the kubeconfig points at:
 
     python -m fromscratch.controllers --kubeconfig ~/.kube/config --namespace demo
 
-Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, Endpoints and
-garbage-collector controllers until interrupted.  Against a real cluster, use
+Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob, Endpoints
+and garbage-collector controllers until interrupted.  Against a real cluster, use
 a namespace of your own (and stop its own kube-controller-manager from fighting
 over it only in a cluster you own): both would reconcile the same objects.
 """
@@ -20,6 +20,7 @@ import threading
 
 from fromscratch.controllers.base import ControllerManager
 from fromscratch.controllers.client import api_client_from_kubeconfig
+from fromscratch.controllers.cronjob import CronJobController
 from fromscratch.controllers.daemonset import DaemonSetController
 from fromscratch.controllers.deployment import DeploymentController
 from fromscratch.controllers.endpoints import EndpointsController
@@ -29,7 +30,8 @@ from fromscratch.controllers.replicaset import ReplicaSetController
 from fromscratch.controllers.statefulset import StatefulSetController
 
 ALL = {c.name: c for c in (ReplicaSetController, DeploymentController, StatefulSetController,
-                           DaemonSetController, JobController, EndpointsController, GarbageCollector)}
+                           DaemonSetController, JobController, CronJobController, EndpointsController,
+                           GarbageCollector)}
 
 
 def main(argv: list[str] | None = None) -> int:

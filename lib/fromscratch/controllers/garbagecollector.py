@@ -31,6 +31,7 @@ from fromscratch.controllers.base import Controller, object_of
 from fromscratch.controllers.cache import OWNER_INDEX, meta_namespace_key, split_key
 from fromscratch.controllers.client import (
     CONTROLLERREVISIONS,
+    CRONJOBS,
     DAEMONSETS,
     DEPLOYMENTS,
     ENDPOINTS,
@@ -47,8 +48,8 @@ from fromscratch.controllers.client import (
 from fromscratch.controllers.informer import EventHandler, InformerFactory
 
 Obj = dict[str, Any]
-MONITORED = (PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, JOBS, CONTROLLERREVISIONS,
-             SERVICES, ENDPOINTS, PVCS)
+MONITORED = (PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, JOBS, CRONJOBS,
+             CONTROLLERREVISIONS, SERVICES, ENDPOINTS, PVCS)
 FOREGROUND, ORPHAN = "foregroundDeletion", "orphan"
 
 
