@@ -39,7 +39,7 @@ pytestmark = [pytest.mark.slow,
 HOSTILE = sorted(p.stem for p in (Path(__file__).parent / "hostile").glob("*.py") if p.stem != "__init__")
 HONEST = {"alice": 10.0, "bob": 0.0, "dave": 8.0, "erin": 10.0}
 MEMORY = 256 << 20
-POLICY = Policy(memory_bytes=MEMORY, pids=32, cpus=1.0, wall_seconds=40)
+POLICY = Policy(memory_bytes=MEMORY, pids=32, cpus=1.0, wall_seconds=150)
 
 
 def _hostile_notebook(root: Path, name: str, listener: Listener) -> nbformat.NotebookNode:
@@ -81,7 +81,7 @@ def graded():
     path.write_text(nbformat.writes(_broken_notebook(root), version=4))
     for name in HOSTILE:
         hand_in(root, name.replace("_", "-"), _hostile_notebook(root, name, listener))
-    outcomes = autograde.autograde(root, policy=POLICY, jobs=2, cell_timeout=10)
+    outcomes = autograde.autograde(root, policy=POLICY, jobs=2, cell_timeout=30)
     yield root, {o.student: o for o in outcomes}, listener
     listener.close()
     shutil.rmtree(root, ignore_errors=True)
