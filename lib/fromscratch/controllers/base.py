@@ -17,7 +17,8 @@ controller in kube-controller-manager follows:
 Because reconcile compares whole states rather than reacting to single events, a
 missed event, a restart or a 409 Conflict only delays convergence.
 
-Simplified: no leader election; events (the ``Event`` kind) are not recorded.
+Each controller records Events (``self.recorder``) with upstream's reasons, so
+``kubectl describe`` tells the story.  Simplified: no leader election.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kubernetes.client import ApiClient
 from fromscratch.controllers.cache import meta_namespace_key
 from fromscratch.controllers.client import Resource, ResourceClient
 from fromscratch.controllers.clock import REAL_CLOCK, Clock
+from fromscratch.controllers.events import EventRecorder
 from fromscratch.controllers.fifo import DeletedFinalStateUnknown
 from fromscratch.controllers.informer import EventHandler, Informer, InformerFactory
 from fromscratch.controllers.workqueue import WorkQueue
@@ -56,6 +58,7 @@ class Controller:
     """Subclass and implement :meth:`reconcile`; wire informers in ``__init__``."""
 
     name = "controller"
+    component = ""  # who signs the Events, e.g. "replicaset-controller"
     resource: Resource  # the kind whose keys this controller reconciles
 
     def __init__(self, factory: InformerFactory, *, clock: Clock | None = None,
@@ -66,6 +69,8 @@ class Controller:
         self.queue = queue or WorkQueue(self.name, clock=self.clock)
         self.informer = factory.informer(self.resource)
         self.client = ResourceClient(self.api_client, self.resource)
+        self.recorder = EventRecorder(self.api_client, self.component or f"{self.name}-controller",
+                                      clock=self.clock)
         self._workers: list[threading.Thread] = []
         self.reconciles = 0
         self.errors = 0
@@ -149,6 +154,7 @@ class Controller:
         for thread in self._workers:
             thread.join(timeout=5)
         self._workers = []
+        self.recorder.stop()
 
 
 class ControllerManager:

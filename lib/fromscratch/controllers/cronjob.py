@@ -79,13 +79,17 @@ class CronJobController(Controller):
             if deadline is not None and late > int(deadline):
                 pass  # missed its starting window: skip this firing
             elif policy == "Forbid" and active:
-                pass  # the previous Job still runs: skip this firing
+                # the previous Job still runs: skip this firing
+                self.recorder.event(cj, "Normal", "JobAlreadyActive", "Not starting job because prior "
+                                    "execution is running and concurrency policy is Forbid")
             else:
                 if policy == "Replace":
                     for job in active:
                         self._delete(job)
                     active = []
                 created = self._create_job(cj, scheduled)
+                self.recorder.event(cj, "Normal", "SuccessfulCreate",
+                                    f"Created job {created['metadata']['name']}")
                 active.append(created)
                 status["lastScheduleTime"] = format_time(scheduled.timestamp())
         self._cleanup_history(cj, jobs)

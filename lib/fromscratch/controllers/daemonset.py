@@ -124,11 +124,12 @@ class DaemonSetController(Controller):
             template = copy.deepcopy(ds["spec"]["template"])
             template["spec"] = pin_to_node(template.get("spec") or {}, node_name)
             try:
-                self.pod_client.create(namespace, pod_from_template(template, ds))
+                pod = self.pod_client.create(namespace, pod_from_template(template, ds))
             except Exception:
                 for _ in range(len(to_create) - index):
                     self.expectations.creation_observed(key)
                 raise
+            self.recorder.event(ds, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}")
         for pod in to_delete:
             try:
                 self.pod_client.delete(namespace, pod["metadata"]["name"],

@@ -162,8 +162,14 @@ class DeploymentController(Controller):
         annotated = du.set_replicas_annotations(updated, replicas, replicas + surge)
         if int(rs["spec"].get("replicas", 0)) == size and not annotated:
             return rs
+        before = int(rs["spec"].get("replicas", 0))
         updated["spec"]["replicas"] = size
-        return self.rs_client.update(updated)
+        result = self.rs_client.update(updated)
+        if size != before:
+            self.recorder.event(d, "Normal", "ScalingReplicaSet",
+                                f"Scaled {'up' if size > before else 'down'} replica set "
+                                f"{rs['metadata']['name']} from {before} to {size}")
+        return result
 
     def sync_scale(self, d: Obj, rs_list: list[Obj]) -> float | None:
         """Scale only (a paused Deployment, or ``spec.replicas`` changed): sync.go ``scale``."""

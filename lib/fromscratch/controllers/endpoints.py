@@ -44,6 +44,7 @@ def resolve_target_port(service_port: Obj, pod: Obj) -> int | None:
 
 class EndpointsController(Controller):
     name = "endpoints"
+    component = "endpoint-controller"
     resource = SERVICES
 
     def __init__(self, factory: InformerFactory, **kwargs: Any) -> None:

@@ -57,6 +57,7 @@ class GarbageCollector(Controller):
     """Keys are ``<plural>.<group>|namespace/name`` across every monitored resource."""
 
     name = "garbagecollector"
+    component = "garbage-collector-controller"
     resource = REPLICASETS  # the skeleton needs a primary; every monitored kind is wired below
 
     def __init__(self, factory: InformerFactory, *, monitored: tuple[Resource, ...] = MONITORED,

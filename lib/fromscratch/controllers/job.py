@@ -91,6 +91,9 @@ class JobController(Controller):
                 **({"reason": progress.reason, "message": progress.message} if progress.reason else {})})
             if progress.finished == "Complete":
                 status["completionTime"] = stamp
+                self.recorder.event(job, "Normal", "Completed", "Job completed")
+            else:
+                self.recorder.event(job, "Warning", progress.reason, progress.message)
         if status != (job.get("status") or {}):
             self.client.update_status({**job, "status": status})
         deadline = job["spec"].get("activeDeadlineSeconds")
@@ -104,11 +107,13 @@ class JobController(Controller):
             self.expectations.expect(key, adds=create)
             for made in range(create):
                 try:
-                    self.pod_client.create(namespace, pod_from_template(job["spec"]["template"], job))
+                    pod = self.pod_client.create(namespace, pod_from_template(job["spec"]["template"], job))
                 except Exception:
                     for _ in range(create - made):
                         self.expectations.creation_observed(key)
                     raise
+                self.recorder.event(job, "Normal", "SuccessfulCreate",
+                                    f"Created pod: {pod['metadata']['name']}")
         if delete:
             active = [p for p in pods if (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
                       and not p["metadata"].get("deletionTimestamp")]

@@ -138,13 +138,16 @@ class ReplicaSetController(Controller):
             template = rs["spec"].get("template") or {}
             for created in range(diff.create):
                 try:
-                    self.pod_client.create(rs["metadata"]["namespace"],
-                                           pod_from_template(template, rs))
-                except Exception:
+                    pod = self.pod_client.create(rs["metadata"]["namespace"],
+                                                 pod_from_template(template, rs))
+                except Exception as err:
                     # the informer will never see the ones we did not create
                     for _ in range(diff.create - created):
                         self.expectations.creation_observed(key)
+                    self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {err}")
                     raise
+                self.recorder.event(rs, "Normal", "SuccessfulCreate",
+                                    f"Created pod: {pod['metadata']['name']}")
         elif diff.delete:
             self.expectations.expect(key, deletes=len(diff.delete))
             for pod in diff.delete:
@@ -155,6 +158,9 @@ class ReplicaSetController(Controller):
                     self.expectations.deletion_observed(key)
                     if not is_status(err, 404, 409):
                         raise
+                    continue
+                self.recorder.event(rs, "Normal", "SuccessfulDelete",
+                                    f"Deleted pod: {pod['metadata']['name']}")
 
     # --- status ------------------------------------------------------------------------------------
     def calculate_status(self, rs: Obj, pods: list[Obj]) -> Obj:

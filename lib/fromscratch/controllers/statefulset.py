@@ -89,6 +89,9 @@ class StatefulSetController(Controller):
                 except Exception as err:
                     if not is_status(err, 404, 409):
                         raise
+                    continue
+                self.recorder.event(sts, "Normal", "SuccessfulDelete",
+                                    f"delete Pod {pod['metadata']['name']} in StatefulSet {name} successful")
         self.update_status(sts, pods, states, revision)
         return None
 
@@ -106,7 +109,7 @@ class StatefulSetController(Controller):
         volumes = [v for v in spec.get("volumes") or []]
         for claim in sts["spec"].get("volumeClaimTemplates") or []:
             claim_name = f"{claim['metadata']['name']}-{pod_name}"
-            self._ensure_pvc(namespace, claim, claim_name, sts)
+            self._ensure_pvc(namespace, claim, claim_name, sts, pod_name)
             volumes = [v for v in volumes if v.get("name") != claim["metadata"]["name"]]
             volumes.append({"name": claim["metadata"]["name"],
                             "persistentVolumeClaim": {"claimName": claim_name}})
@@ -117,8 +120,11 @@ class StatefulSetController(Controller):
         except Exception as err:
             if not is_status(err, 409):  # already there: our cache was behind
                 raise
+            return
+        self.recorder.event(sts, "Normal", "SuccessfulCreate",
+                            f"create Pod {pod_name} in StatefulSet {set_name} successful")
 
-    def _ensure_pvc(self, namespace: str, claim: Obj, claim_name: str, sts: Obj) -> None:
+    def _ensure_pvc(self, namespace: str, claim: Obj, claim_name: str, sts: Obj, pod_name: str) -> None:
         body = copy.deepcopy(claim)
         body["metadata"] = {"name": claim_name,
                             "labels": dict((sts["spec"].get("selector") or {}).get("matchLabels") or {})}
@@ -128,6 +134,10 @@ class StatefulSetController(Controller):
         except Exception as err:
             if not is_status(err, 409):  # it survived an earlier Pod: keep it, that is the point
                 raise
+            return
+        self.recorder.event(sts, "Normal", "SuccessfulCreate",
+                            f"create Claim {claim_name} Pod {pod_name} "
+                            f"in StatefulSet {sts['metadata']['name']} success")
 
     def update_status(self, sts: Obj, pods: dict[int, Obj], states: dict[int, PodState],
                       revision: str) -> None:

@@ -45,6 +45,7 @@ from fromscratch.controllers.base import object_of
 from fromscratch.controllers.cache import meta_namespace_key, split_key
 from fromscratch.controllers.client import NODES, PODS, ResourceClient, is_status
 from fromscratch.controllers.clock import REAL_CLOCK, Clock
+from fromscratch.controllers.events import EventRecorder
 from fromscratch.controllers.informer import EventHandler, InformerFactory
 from fromscratch.controllers.podutil import format_time
 from fromscratch.scheduler.filters import NodeInfo, filter_node
@@ -96,6 +97,7 @@ class Scheduler:
         self.nodes = factory.informer(NODES)
         self.pod_client = ResourceClient(factory.api_client, PODS)
         self.queue = SchedulingQueue(clock)
+        self.recorder = EventRecorder(factory.api_client, scheduler_name, clock=clock)
         self.decisions: dict[str, Decision] = {}
         self._assumed: dict[str, str] = {}  # pod key -> node, until the informer shows the binding
         self.infos: dict[str, NodeInfo] = {}  # node name -> NodeInfo (the scheduler cache)
@@ -221,6 +223,7 @@ class Scheduler:
         self.decisions[info.key] = decision
         if decision.node is None:
             self._mark_unschedulable(pod, decision.message)
+            self.recorder.event(pod, "Warning", "FailedScheduling", decision.message)
             self.queue.requeue_unschedulable(info)
             return decision
         assumed = copy.deepcopy(pod)
@@ -257,6 +260,7 @@ class Scheduler:
                 self.queue.requeue_error(info)
             return
         self.queue.delete(info.key)
+        self.recorder.event(pod, "Normal", "Scheduled", f"Successfully assigned {info.key} to {node_name}")
         with self._lock:
             self.scheduled += 1
 
@@ -332,6 +336,7 @@ class Scheduler:
         if self._binder is not None:
             self._binder.shutdown(wait=True)
             self._binder = None
+        self.recorder.stop()
         self.factory.stop()
 
     def __enter__(self) -> Scheduler:
