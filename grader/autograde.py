@@ -246,6 +246,9 @@ def autograde(root: Path, *, assignments: list[str] | None = None, students: lis
     policy = policy or Policy()
     todo = submissions(root, assignments, students)
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(todo) or 1))
+    if sandboxed:
+        # subtle: made once here, so parallel submissions do not race to create it
+        _open_group(f"grader-{os.getpid()}", policy)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         outcomes = list(pool.map(lambda job: _run_one(root, *job, policy, sandboxed=sandboxed,
                                                       cell_timeout=cell_timeout), todo))
