@@ -208,7 +208,8 @@ class APIServer:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m fromscratch apiserver --port N [--store sqlite:PATH] [--token-file F]``."""
+    """``python -m fromscratch apiserver --port N [--store sqlite:PATH] [--token-file F]
+    [--authorization-mode RBAC]``."""
     parser = argparse.ArgumentParser(prog="python -m fromscratch apiserver",
                                      description="Serve the Kubernetes API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free one)")
@@ -217,11 +218,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--admin-token", help="the admin token (default: a random one)")
     parser.add_argument("--kubeconfig", help="where to write a kubeconfig for this server")
     parser.add_argument("--history", type=int, default=10_000, help="watch history length")
+    parser.add_argument("--authorization-mode", choices=("AlwaysAllow", "RBAC"),
+                        default="AlwaysAllow", help="RBAC: enforce Roles and bindings")
     args = parser.parse_args(argv)
     try:
         server = APIServer(port=args.port, store=args.store, token_file=args.token_file,
                            admin_token=args.admin_token, history=args.history,
                            kubeconfig_path=args.kubeconfig).start()
+        if args.authorization_mode == "RBAC":
+            from fromscratch.api.rbac import enable_rbac
+
+            enable_rbac(server)
     except (OSError, ValueError) as err:
         print(f"apiserver: {err}", file=sys.stderr)
         return 1
