@@ -13,6 +13,7 @@ Read in this order — each module is one piece of kube-apiserver's RBAC:
 8. ``impersonation.py`` ``kubectl --as``: acting as someone else, if allowed
 9. ``serviceaccounts.py`` ``default`` in every namespace, the token file in every Pod
 10. ``install.py``    ``enable_rbac(server)``: all of the above, plugged into the server
+11. ``least_privilege.py`` the smallest Role for what a task did (an audit2rbac in miniature)
 """
 
 from fromscratch.api.rbac.authorizer import Decision, RBACAuthorizer, authorize
