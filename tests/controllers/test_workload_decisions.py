@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fromscratch.controllers.daemonset_nodes import daemon_tolerations, pin_to_node, should_run_on_node
+from fromscratch.controllers.daemonset_nodes import daemon_tolerations, daemonset_should_run, pin_to_node
 from fromscratch.controllers.job_progress import job_progress
 from fromscratch.controllers.statefulset_plan import Action, PodState, statefulset_next_actions
 from fromscratch.scheduler.predicates import term_matches
@@ -75,41 +75,41 @@ TEMPLATE = {"containers": [{"name": "agent", "image": "fluentd"}]}
 
 
 def test_a_plain_daemonset_runs_on_every_node():
-    assert should_run_on_node(TEMPLATE, node()) == (True, True)
+    assert daemonset_should_run(TEMPLATE, node()) == (True, True)
 
 
 def test_node_selector_limits_the_nodes():
     spec = {**TEMPLATE, "nodeSelector": {"disk": "ssd"}}
-    assert should_run_on_node(spec, node(labels={"disk": "ssd"})) == (True, True)
-    assert should_run_on_node(spec, node(labels={"disk": "hdd"})) == (False, False)
+    assert daemonset_should_run(spec, node(labels={"disk": "ssd"})) == (True, True)
+    assert daemonset_should_run(spec, node(labels={"disk": "hdd"})) == (False, False)
 
 
 def test_a_control_plane_taint_keeps_daemons_away_unless_tolerated():
     master = node(taints=[{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}])
     # NoSchedule: no new daemon Pod, but one already there keeps running
-    assert should_run_on_node(TEMPLATE, master) == (False, True)
+    assert daemonset_should_run(TEMPLATE, master) == (False, True)
     tolerant = {**TEMPLATE, "tolerations": [
         {"key": "node-role.kubernetes.io/control-plane", "operator": "Exists", "effect": "NoSchedule"}]}
-    assert should_run_on_node(tolerant, master) == (True, True)
+    assert daemonset_should_run(tolerant, master) == (True, True)
 
 
 def test_an_untolerated_no_execute_taint_evicts_the_daemon():
     tainted = node(taints=[{"key": "dedicated", "value": "db", "effect": "NoExecute"}])
-    assert should_run_on_node(TEMPLATE, tainted) == (False, False)
+    assert daemonset_should_run(TEMPLATE, tainted) == (False, False)
 
 
 def test_daemons_tolerate_unhealthy_node_taints_automatically():
     sick = node(taints=[{"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"},
                         {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
                         {"key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule"}])
-    assert should_run_on_node(TEMPLATE, sick) == (True, True)
+    assert daemonset_should_run(TEMPLATE, sick) == (True, True)
     offline_net = node(taints=[{"key": "node.kubernetes.io/network-unavailable", "effect": "NoSchedule"}])
-    assert should_run_on_node(TEMPLATE, offline_net) == (False, True)
-    assert should_run_on_node({**TEMPLATE, "hostNetwork": True}, offline_net) == (True, True)
+    assert daemonset_should_run(TEMPLATE, offline_net) == (False, True)
+    assert daemonset_should_run({**TEMPLATE, "hostNetwork": True}, offline_net) == (True, True)
 
 
 def test_template_node_name_pins_the_daemon():
-    assert should_run_on_node({**TEMPLATE, "nodeName": "n2"}, node("n1")) == (False, False)
+    assert daemonset_should_run({**TEMPLATE, "nodeName": "n2"}, node("n1")) == (False, False)
 
 
 def test_daemon_pods_are_pinned_with_node_affinity_on_the_name():

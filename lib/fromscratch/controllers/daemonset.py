@@ -1,7 +1,7 @@
 """The DaemonSet controller: exactly one Pod on every eligible node.
 
 Models ``pkg/controller/daemon/daemon_controller.go`` (``manage``, ``updateDaemonSetStatus``):
-for each node, :func:`~fromscratch.controllers.daemonset_nodes.should_run_on_node`
+for each node, :func:`~fromscratch.controllers.daemonset_nodes.daemonset_should_run`
 (a learner's exercise) decides; the controller creates the missing daemon Pod
 — pinned to the node with node affinity on ``metadata.name`` and the daemon
 tolerations, so the scheduler places it — deletes Pods on nodes where they may
@@ -27,7 +27,7 @@ from typing import Any
 from fromscratch.controllers.base import Controller, controller_ref, object_of
 from fromscratch.controllers.cache import OWNER_INDEX, split_key
 from fromscratch.controllers.client import DAEMONSETS, NODES, PODS, ResourceClient, is_status
-from fromscratch.controllers.daemonset_nodes import pin_to_node, should_run_on_node
+from fromscratch.controllers.daemonset_nodes import daemonset_should_run, pin_to_node
 from fromscratch.controllers.expectations import Expectations
 from fromscratch.controllers.hashing import pod_template_hash
 from fromscratch.controllers.informer import EventHandler, InformerFactory
@@ -98,7 +98,7 @@ class DaemonSetController(Controller):
         desired = scheduled = misscheduled = 0
         nodes = {n["metadata"]["name"]: n for n in self.nodes.list()}
         for node_name, node in sorted(nodes.items()):
-            should_run, may_continue = should_run_on_node(template.get("spec") or {}, node)
+            should_run, may_continue = daemonset_should_run(template.get("spec") or {}, node)
             pods = by_node.get(node_name, [])
             desired += should_run
             if should_run and not pods:

@@ -48,7 +48,7 @@ def daemon_tolerations(spec: Obj) -> list[Obj]:
 
 
 @pluggable("daemonset_should_run")
-def should_run_on_node(template_spec: Obj, node: Obj) -> tuple[bool, bool]:
+def daemonset_should_run(template_spec: Obj, node: Obj) -> tuple[bool, bool]:
     """``(should_run, should_continue_running)`` for a DaemonSet's Pod on ``node``."""
     name = (node.get("metadata") or {}).get("name")
     if template_spec.get("nodeName") and template_spec["nodeName"] != name:
