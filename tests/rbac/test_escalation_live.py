@@ -105,3 +105,23 @@ def test_namespace_admin_may_delegate_inside_its_namespace(server, admin, ns, to
         owner.create_namespaced_role_binding("default", role_binding(
             "dev-edit", "ClusterRole", "edit", sa_subject("dev", ns)))
     assert err.value.status == 403
+
+
+def test_aggregation_rule_needs_full_authority(server, admin, ns, token_for):
+    # an aggregationRule can collect any rule, so it needs every permission (or escalate)
+    token = token_for(ns, "cr-maker")
+    api = client.RbacAuthorizationV1Api(admin)
+    api.create_cluster_role({"metadata": {"name": f"{ns}-cr-maker"}, "rules": [
+        {"apiGroups": [RBAC_GROUP], "resources": ["clusterroles"], "verbs": ["create"]}]})
+    api.create_cluster_role_binding({
+        "metadata": {"name": f"{ns}-cr-maker"},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": f"{ns}-cr-maker"},
+        "subjects": [sa_subject("cr-maker", ns)]})
+    maker = client.RbacAuthorizationV1Api(server.client(token=token))
+    maker.create_cluster_role({"metadata": {"name": f"{ns}-empty"}, "rules": []})
+    with pytest.raises(client.ApiException) as err:
+        maker.create_cluster_role({"metadata": {"name": f"{ns}-gatherer"}, "aggregationRule": {
+            "clusterRoleSelectors": [{"matchLabels": {"anything": "true"}}]}})
+    assert err.value.status == 403
+    assert "must have cluster-admin privileges to use the aggregationRule" in \
+        json.loads(err.value.body)["message"]

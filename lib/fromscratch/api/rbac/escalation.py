@@ -9,6 +9,8 @@ allowed to create RoleBindings could bind themselves to ``cluster-admin``.
   ``system:masters``, *or* may ``escalate`` roles, *or* already holds every
   permission the role's rules grant (in that namespace; cluster-wide for a
   ClusterRole);
+- a ClusterRole with an ``aggregationRule`` (which can collect any rule) also
+  needs every permission there is, unless the user may ``escalate``;
 - creating or updating a **RoleBinding/ClusterRoleBinding** is allowed if the
   user is in ``system:masters``, *or* may ``bind`` the referenced role (RBAC
   rule with verb ``bind`` on ``roles``/``clusterroles``, optionally with
@@ -37,6 +39,8 @@ from fromscratch.api.rbac.rules import PolicyRule
 from fromscratch.exercises import pluggable
 
 Authorizer = Callable[[Attributes], "tuple[bool, str]"]
+FULL_AUTHORITY = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                  {"nonResourceURLs": ["*"], "verbs": ["*"]}]
 
 
 def breakdown(rule: PolicyRule) -> list[PolicyRule]:
@@ -122,6 +126,14 @@ def _may(authorizer: Authorizer, user: UserInfo, verb: str, resource: str, names
     return allowed
 
 
+def _uncovered(held: list[PolicyRule], wanted: list[PolicyRule]) -> list[PolicyRule]:
+    try:
+        return uncovered_rules(held, wanted)
+    except Exception as err:  # a learner's plugged-in version may raise: say which
+        raise errors.internal_error(
+            f"uncovered_rules raised {type(err).__name__}: {err}") from None
+
+
 def escalation_check(policy: Callable[[], Policy], authorizer: Callable[[], Authorizer]
                      ) -> Callable[[AdmissionRequest], None]:
     """The admission function refusing RBAC writes that grant more than the user holds."""
@@ -152,15 +164,18 @@ def escalation_check(policy: Callable[[], Policy], authorizer: Callable[[], Auth
                 raise errors.forbidden_error(
                     f'{kind.plural}.{RBAC_GROUP} "{request.name}" is forbidden: {missing}',
                     resource=kind.plural, name=request.name, group=RBAC_GROUP) from None
-        try:
-            missing_rules = uncovered_rules(rules_for(current, user, namespace), wanted)
-        except Exception as err:  # a learner's plugged-in version may raise: say which
-            raise errors.internal_error(
-                f"uncovered_rules raised {type(err).__name__}: {err}") from None
+        held = rules_for(current, user, namespace)
+        missing_rules = _uncovered(held, wanted)
+        forbidden = f'{kind.plural}.{RBAC_GROUP} "{request.name}" is forbidden: '
         if missing_rules:
+            raise errors.forbidden_error(forbidden + escalation_message(user, missing_rules),
+                                         resource=kind.plural, name=request.name,
+                                         group=RBAC_GROUP)
+        # an aggregationRule can gather any rule at all: it takes cluster-admin's powers
+        if kind.kind == "ClusterRole" and obj.get("aggregationRule") and _uncovered(
+                held, FULL_AUTHORITY):
             raise errors.forbidden_error(
-                f'{kind.plural}.{RBAC_GROUP} "{request.name}" is forbidden: '
-                + escalation_message(user, missing_rules),
+                forbidden + "must have cluster-admin privileges to use the aggregationRule",
                 resource=kind.plural, name=request.name, group=RBAC_GROUP)
 
     return admit
