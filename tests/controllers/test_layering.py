@@ -42,3 +42,18 @@ def test_importing_the_packages_starts_no_threads():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "1"
+
+
+PLUG_POINTS = ("replicaset_diff", "pod_template_hash", "rolling_update_step", "proportional_scale",
+               "statefulset_next_actions", "daemonset_should_run", "job_progress", "tolerates_taint",
+               "filter_node", "least_allocated_score")
+
+
+@pytest.mark.parametrize("name", PLUG_POINTS)
+def test_each_exercise_plug_point_is_a_function_of_the_same_name(name):
+    # the grading pipeline finds a learner's answer (and the copycat) by this name
+    from fromscratch import exercises
+
+    point = exercises.plug_point(name)
+    assert point.reference.__name__ == name
+    assert point.reference.__module__.startswith(("fromscratch.controllers.", "fromscratch.scheduler."))
