@@ -87,3 +87,24 @@ def test_controller_reports_a_missing_target(api, ns):
         able = _wait(lambda: next((c for c in hpas.get(ns, "nothing")["status"].get("conditions") or []
                                    if c["type"] == "AbleToScale"), None))
     assert (able["status"], able["reason"]) == ("False", "FailedGetScale")
+
+
+def test_kubectl_autoscale_creates_the_hpa_and_get_shows_targets(server, api, ns):
+    # kubectl autoscale sends an autoscaling/v2 HPA as protobuf; get hpa prints TARGETS
+    import subprocess
+    from pathlib import Path
+
+    kubectl = [str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"),
+               "--kubeconfig", server.kubeconfig_path, "-n", ns]
+    ResourceClient(api, DEPLOYMENTS).create(ns, burner_deployment("web", namespace=ns))
+    made = subprocess.run([*kubectl, "autoscale", "deployment", "web", "--cpu=50%", "--min=2",
+                           "--max=7"], capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0, made.stderr
+    hpa = ResourceClient(api, HPAS).get(ns, "web")
+    assert hpa["spec"]["scaleTargetRef"] == {"kind": "Deployment", "name": "web", "apiVersion": "apps/v1"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (2, 7)
+    assert hpa["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]
+    shown = subprocess.run([*kubectl, "get", "hpa", "web", "--no-headers"], capture_output=True,
+                           text=True, timeout=30)
+    assert shown.stdout.split()[:6] == ["web", "Deployment/web", "cpu:", "<unknown>/50%", "2", "7"]

@@ -3,7 +3,7 @@
 client-go's typed clients encode built-in objects as Kubernetes protobuf
 (``Content-Type: application/vnd.kubernetes.protobuf``), so ``kubectl create
 namespace``, ``create configmap``, ``create secret``, ``create serviceaccount``,
-``create token``, ``auth can-i`` and ``auth whoami`` send protobuf, not JSON.  The format, from
+``create token``, ``autoscale``, ``auth can-i`` and ``auth whoami`` send protobuf, not JSON.  The format, from
 ``k8s.io/apimachinery/pkg/runtime/serializer/protobuf``: the four bytes
 ``k8s\\x00``, then a ``runtime.Unknown`` message holding the ``TypeMeta``
 (apiVersion, kind) and the object's own message in ``raw``.
@@ -28,7 +28,8 @@ from fromscratch.api import errors
 MAGIC = b"k8s\x00"
 Fields = dict[int, tuple[str, str]]  # field number -> (JSON name, type)
 
-# type names: "string", "bytes", "int", "bool", "[]T" (repeated), "map" / "bytesmap", or a message
+# type names: "string", "bytes", "int", "bool", "quantity", "[]T" (repeated), "map" / "bytesmap",
+# or a message
 MESSAGES: dict[str, Fields] = {
     "Unknown": {1: ("typeMeta", "TypeMeta"), 2: ("raw", "bytes"),
                 3: ("contentEncoding", "string"), 4: ("contentType", "string")},
@@ -66,6 +67,32 @@ MESSAGES: dict[str, Fields] = {
                            7: ("name", "string")},
     "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
     "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
+    # HorizontalPodAutoscaler, autoscaling/v1 and v2 (kubectl autoscale)
+    "CrossVersionObjectReference": {1: ("kind", "string"), 2: ("name", "string"),
+                                    3: ("apiVersion", "string")},
+    "HorizontalPodAutoscalerV1": {1: ("metadata", "ObjectMeta"),
+                                  2: ("spec", "HorizontalPodAutoscalerSpecV1")},
+    "HorizontalPodAutoscalerSpecV1": {1: ("scaleTargetRef", "CrossVersionObjectReference"),
+                                      2: ("minReplicas", "int"), 3: ("maxReplicas", "int"),
+                                      4: ("targetCPUUtilizationPercentage", "int")},
+    "HorizontalPodAutoscalerV2": {1: ("metadata", "ObjectMeta"),
+                                  2: ("spec", "HorizontalPodAutoscalerSpecV2")},
+    "HorizontalPodAutoscalerSpecV2": {1: ("scaleTargetRef", "CrossVersionObjectReference"),
+                                      2: ("minReplicas", "int"), 3: ("maxReplicas", "int"),
+                                      4: ("metrics", "[]MetricSpec"),
+                                      5: ("behavior", "HorizontalPodAutoscalerBehavior")},
+    "MetricSpec": {1: ("type", "string"), 4: ("resource", "ResourceMetricSource"),
+                   7: ("containerResource", "ContainerResourceMetricSource")},
+    "ResourceMetricSource": {1: ("name", "string"), 2: ("target", "MetricTarget")},
+    "ContainerResourceMetricSource": {1: ("name", "string"), 2: ("target", "MetricTarget"),
+                                      3: ("container", "string")},
+    "MetricTarget": {1: ("type", "string"), 2: ("value", "quantity"),
+                     3: ("averageValue", "quantity"), 4: ("averageUtilization", "int")},
+    "HorizontalPodAutoscalerBehavior": {1: ("scaleUp", "HPAScalingRules"),
+                                        2: ("scaleDown", "HPAScalingRules")},
+    "HPAScalingRules": {1: ("selectPolicy", "string"), 2: ("policies", "[]HPAScalingPolicy"),
+                        3: ("stabilizationWindowSeconds", "int")},
+    "HPAScalingPolicy": {1: ("type", "string"), 2: ("value", "int"), 3: ("periodSeconds", "int")},
 }
 # (apiVersion, kind) -> message: the kinds whose protobuf bodies we read
 KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
@@ -73,7 +100,9 @@ KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
          ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
          ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
          ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
-         ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview"}
+         ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
+         ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
+         ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV2"}
 
 
 class WireError(ValueError):
@@ -144,6 +173,9 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
             item = decode_message(element, value) if element in MESSAGES \
                 else _scalar(element, wire, value)
             obj.setdefault(json_name, []).append(item)
+        elif kind == "quantity":
+            # resource.Quantity is a message holding one string; JSON writes just the string
+            obj[json_name] = next((v.decode("utf-8") for n, _, v in fields(value) if n == 1), "0")
         elif kind in MESSAGES:
             obj[json_name] = decode_message(kind, value)
         else:

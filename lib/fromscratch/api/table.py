@@ -120,6 +120,37 @@ def _job_status(job: Obj) -> str:
     return "Running" if _get(job, "status.active", 0) else "Pending"
 
 
+def _hpa_targets(obj: Obj) -> str:
+    """``cpu: 42%/50%`` per resource metric, like kubectl's formatHPAMetrics (v2 or v1 form)."""
+    specs = _get(obj, "spec.metrics")
+    if specs is None and _get(obj, "spec.targetCPUUtilizationPercentage") is not None:
+        current = _get(obj, "status.currentCPUUtilizationPercentage")
+        shown = "<unknown>" if current is None else f"{current}%"
+        return f"cpu: {shown}/{obj['spec']['targetCPUUtilizationPercentage']}%"
+    statuses = _get(obj, "status.currentMetrics") or []
+    cells = []
+    for i, spec in enumerate(specs or []):
+        source = spec.get("resource") or spec.get("containerResource")
+        if source is None:
+            cells.append(f"<{spec.get('type', 'unknown')}>")
+            continue
+        target = source.get("target") or {}
+        status = statuses[i] if i < len(statuses) else {}
+        current = ((status.get("resource") or status.get("containerResource") or {})
+                   .get("current") or {})
+        if target.get("averageValue") is not None:
+            shown, wanted = current.get("averageValue", "<unknown>"), target["averageValue"]
+        else:
+            value = current.get("averageUtilization")
+            shown = "<unknown>" if value is None else f"{value}%"
+            wanted = f"{target['averageUtilization']}%" if "averageUtilization" in target else "<auto>"
+        cells.append(f"{source.get('name', '')}: {shown}/{wanted}")
+    if not cells:
+        return "<none>"
+    more = f" + {len(cells) - 2} more..." if len(cells) > 2 else ""
+    return ", ".join(cells[:2]) + more
+
+
 STR, INT = "string", "integer"
 COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("", "Pod"): [("Ready", STR, 0, _pod_ready), ("Status", STR, 0, _pod_status),
@@ -172,6 +203,7 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("autoscaling", "HorizontalPodAutoscaler"): [
         ("Reference", STR, 0, lambda o: f"{_get(o, 'spec.scaleTargetRef.kind', '')}/"
                                       f"{_get(o, 'spec.scaleTargetRef.name', '')}"),
+        ("Targets", STR, 0, _hpa_targets),
         ("MinPods", INT, 0, lambda o: _get(o, "spec.minReplicas", 1)),
         ("MaxPods", INT, 0, lambda o: _get(o, "spec.maxReplicas", 0)),
         ("Replicas", INT, 0, lambda o: _get(o, "status.currentReplicas", 0))],
