@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from fromscratch.controllers.base import ControllerManager
@@ -242,3 +244,35 @@ def test_daemonset_on_delete_keeps_old_pods_until_deleted(api, ns, nodes):
         wait_for(lambda: [p["spec"]["containers"][0]["image"] for p in pods.list(ns)["items"]
                           if not p["metadata"].get("deletionTimestamp")] == ["agent:2"],
                  message="the replacement on the new template")
+
+
+def test_statefulset_partition_updates_only_the_canary_then_the_rest(api, ns):
+    # docs: with partition 2, only Pods with an ordinal >= 2 get the new template
+    sets, pods = ResourceClient(api, STATEFULSETS), ResourceClient(api, PODS)
+    kubelet = FakeKubelet(api, ns)
+
+    def images() -> dict[str, str]:
+        return {p["metadata"]["name"]: p["spec"]["containers"][0]["image"] for p in pods.list(ns)["items"]
+                if not p["metadata"].get("deletionTimestamp")}
+
+    with ControllerManager(api, controllers=[StatefulSetController], namespace=ns):
+        sets.create(ns, {"metadata": {"name": "web"}, "spec": {
+            "replicas": 3, "serviceName": "web", "selector": {"matchLabels": {"app": "web"}},
+            "template": template({"app": "web"}, "nginx:1"),
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}})
+        wait_for(lambda: kubelet.step() is not None and len(images()) == 3
+                 and all(p["status"].get("phase") == "Running" for p in pods.list(ns)["items"]),
+                 message="web-0..2 running")
+        sets.patch(ns, "web", {"spec": {"template": {"spec": {"containers": [
+            {"name": "main", "image": "nginx:2"}]}}}})
+        wait_for(lambda: kubelet.step() is not None
+                 and images() == {"web-0": "nginx:1", "web-1": "nginx:1", "web-2": "nginx:2"},
+                 message="only the canary updated")
+        time.sleep(0.3)
+        kubelet.step()
+        assert images() == {"web-0": "nginx:1", "web-1": "nginx:1", "web-2": "nginx:2"}
+        sets.patch(ns, "web", {"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})
+        wait_for(lambda: kubelet.step() is not None and set(images().values()) == {"nginx:2"}
+                 and len(images()) == 3, message="the rest follow, highest ordinal first")
+        status = wait_for(lambda: (s := sets.get(ns, "web")["status"]).get("updatedReplicas") == 3 and s)
+        assert status["currentRevision"] == status["updateRevision"]
