@@ -129,3 +129,19 @@ def test_kubectl_auth_can_i_list(kubectl, ns, reader):
 def test_kubectl_auth_whoami_as_a_service_account(kubectl, ns, reader):
     result = kubectl("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}", token=reader)
     assert result.stdout == f"system:serviceaccount:{ns}:reader"
+
+
+def test_kubectl_create_role_and_rolebinding_then_can_i(kubectl, ns, token_for):
+    # kubectl's imperative generators send RBAC objects as protobuf
+    token = token_for(ns, "bot")
+    kubectl("create", "role", "cm-reader", "--verb=get", "--resource=configmaps",
+            "--resource-name=settings", "-n", ns)
+    kubectl("create", "rolebinding", "bot-cm", "--role=cm-reader",
+            f"--serviceaccount={ns}:bot", "-n", ns)
+    assert kubectl("auth", "can-i", "get", "configmaps/settings", "-n", ns,
+                   token=token).stdout.strip() == "yes"
+    assert kubectl("auth", "can-i", "get", "configmaps/other", "-n", ns,
+                   token=token).stdout.strip() == "no"
+    created = kubectl("create", "clusterrolebinding", f"{ns}-admin", "--clusterrole=cluster-admin",
+                      f"--serviceaccount={ns}:bot", token=token, check=False)
+    assert created.returncode != 0 and "is forbidden" in created.stderr

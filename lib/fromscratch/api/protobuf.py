@@ -93,6 +93,29 @@ MESSAGES: dict[str, Fields] = {
     "HPAScalingRules": {1: ("selectPolicy", "string"), 2: ("policies", "[]HPAScalingPolicy"),
                         3: ("stabilizationWindowSeconds", "int")},
     "HPAScalingPolicy": {1: ("type", "string"), 2: ("value", "int"), 3: ("periodSeconds", "int")},
+    # RBAC (kubectl create role/clusterrole/rolebinding/clusterrolebinding), k8s.io/api/rbac/v1
+    "PolicyRule": {1: ("verbs", "[]string"), 2: ("apiGroups", "[]string"),
+                   3: ("resources", "[]string"), 4: ("resourceNames", "[]string"),
+                   5: ("nonResourceURLs", "[]string")},
+    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
+    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule"),
+                    3: ("aggregationRule", "AggregationRule")},
+    "AggregationRule": {1: ("clusterRoleSelectors", "[]LabelSelector")},
+    "LabelSelector": {1: ("matchLabels", "map"),
+                      2: ("matchExpressions", "[]LabelSelectorRequirement")},
+    "LabelSelectorRequirement": {1: ("key", "string"), 2: ("operator", "string"),
+                                 3: ("values", "[]string")},
+    "RoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "[]Subject"),
+                    3: ("roleRef", "RoleRef")},
+    "Subject": {1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"),
+                4: ("namespace", "string")},
+    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
+    # the reviews behind kubectl auth can-i --list, and the namespaced access review
+    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
+                               2: ("spec", "SelfSubjectRulesReviewSpec")},
+    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
+    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
+                                 2: ("spec", "SubjectAccessReviewSpec")},
 }
 # (apiVersion, kind) -> message: the kinds whose protobuf bodies we read
 KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
@@ -102,7 +125,13 @@ KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
          ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
          ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
          ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
-         ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV2"}
+         ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV2",
+         ("rbac.authorization.k8s.io/v1", "Role"): "Role",
+         ("rbac.authorization.k8s.io/v1", "ClusterRole"): "ClusterRole",
+         ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
+         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
+         ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
+         ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "LocalSubjectAccessReview"}
 
 
 class WireError(ValueError):

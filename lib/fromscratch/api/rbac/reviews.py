@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from fromscratch.api import errors, protobuf
+from fromscratch.api import errors
 from fromscratch.api.auth import Attributes, UserInfo
 from fromscratch.api.errors import invalid_value, required
 from fromscratch.api.handlers import Request, Response, decode_body
@@ -54,37 +54,6 @@ REVIEW_KINDS = (
 )
 ALL_RULES = ([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
              [{"verbs": ["*"], "nonResourceURLs": ["*"]}])
-
-
-# kubectl sends the reviews as protobuf: field tables from k8s.io/api/authorization/v1
-# generated.proto, registered with the server's protobuf reader (``extra`` is skipped)
-_PROTOBUF_MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
-    "ResourceAttributes": {1: ("namespace", "string"), 2: ("verb", "string"),
-                           3: ("group", "string"), 4: ("version", "string"),
-                           5: ("resource", "string"), 6: ("subresource", "string"),
-                           7: ("name", "string")},
-    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
-    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
-    "SubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                2: ("nonResourceAttributes", "NonResourceAttributes"),
-                                3: ("user", "string"), 4: ("groups", "[]string"),
-                                6: ("uid", "string")},
-    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
-    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                2: ("spec", "SelfSubjectAccessReviewSpec")},
-    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
-    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                 2: ("spec", "SubjectAccessReviewSpec")},
-    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
-                               2: ("spec", "SelfSubjectRulesReviewSpec")},
-}
-
-
-def _register_protobuf() -> None:
-    protobuf.MESSAGES.update(_PROTOBUF_MESSAGES)
-    for kind in REVIEW_KINDS:
-        protobuf.KINDS[(kind.api_version, kind.kind)] = kind.kind
 
 
 def review_attributes(user: UserInfo, spec: Obj, kind_name: str) -> Attributes:
@@ -194,7 +163,6 @@ class ReviewHandlers:
 
 def install_review_api(server: APIServer) -> None:
     """Serve the ``authorization.k8s.io/v1`` reviews on ``server`` (discovery included)."""
-    _register_protobuf()
     for kind in REVIEW_KINDS:
         server.kinds.add(kind)
     if not isinstance(server.handlers, ReviewHandlers):
