@@ -129,17 +129,32 @@ kubelet.start(), publisher.start(), manager.start()
 print("Pods run with:", kubelet.isolation)
 
 # %% [markdown]
-# A Deployment of one CPU-burning Pod that **requests 100m** of CPU, and an HPA that keeps its
-# average CPU at **50 % of the request**, between 1 and 5 replicas — what
-# `kubectl autoscale deployment web --cpu-percent=50 --min=1 --max=5` creates, plus a short
-# scale-down window.
+# A Deployment of one CPU-burning Pod that **requests 100m** of CPU, and the seed notes' command,
+# `kubectl autoscale`, run against our API server: keep average CPU at **50 % of the request**,
+# between 1 and 5 replicas. Then we shorten the HPA's scale-down window to 5 s with a patch
+# of `spec.behavior`.
 
 # %%
+import subprocess
+import sys
+from pathlib import Path
+
+from fromscratch.autoscaling.behavior import behavior_to_spec
+
+KUBECTL = str(Path(sys.executable).with_name("kubectl"))
+
+
+def kubectl(*args: str) -> None:
+    result = subprocess.run([KUBECTL, "--kubeconfig", server.kubeconfig_path, *args],
+                            capture_output=True, text=True, timeout=60)
+    print(result.stdout or result.stderr)
+
+
 deployments, hpas = ResourceClient(api, DEPLOYMENTS), ResourceClient(api, HPAS)
 deployments.create("default", burner_deployment("web", cpu_request="100m"))
+kubectl("autoscale", "deployment", "web", "--cpu=50%", "--min=1", "--max=5")
 SHORT_WINDOW = Behavior(DEFAULT_BEHAVIOR.scale_up, ScalingRules(5, (ScalingPolicy("Percent", 100, 15),)))
-hpas.create("default", hpa_manifest("web", cpu_percent=50, min_replicas=1, max_replicas=5,
-                                    behavior=SHORT_WINDOW))
+hpas.patch("default", "web", {"spec": {"behavior": behavior_to_spec(SHORT_WINDOW)}})
 while len(kubelet.ready_pods()) < 1:
     time.sleep(0.2)
 print("ready Pods:", [p.name for p in kubelet.ready_pods()])
@@ -185,19 +200,6 @@ print(f"after 8 s of load: {timeline[-1][4]} ready Pods, utilisation {timeline[-
 # `metrics.k8s.io` API our metrics publisher serves, and `kubectl get hpa` the HPA's status.
 
 # %%
-import subprocess
-import sys
-from pathlib import Path
-
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
-
-
-def kubectl(*args: str) -> None:
-    result = subprocess.run([KUBECTL, "--kubeconfig", server.kubeconfig_path, *args],
-                            capture_output=True, text=True, timeout=60)
-    print(result.stdout or result.stderr)
-
-
 kubectl("top", "pods")
 kubectl("get", "hpa")
 
@@ -236,7 +238,7 @@ plt.show()
 
 # %%
 deployments.create("default", burner_deployment("norequests", cpu_request=None))
-hpas.create("default", hpa_manifest("norequests", cpu_percent=50, max_replicas=5))
+kubectl("autoscale", "deployment", "norequests", "--cpu=50%", "--max=5")
 condition = None
 for _ in range(40):  # until the Pod has been measured once (metrics need two samples)
     time.sleep(0.25)
