@@ -174,12 +174,31 @@ slider.observe(lambda change: setattr(load, "rate", change["new"]), names="value
 slider
 
 # %% [markdown]
-# Now a scripted run: 8 s of load, then none. Every half second we record the CPU each Pod's
-# cgroup reports, the utilisation the HPA computed, and the replicas.
+# Now a scripted run: 8 s of load, then none. Every half second we record the demand, the
+# utilisation the HPA computed from the Pods' cgroups, and the replicas; the plot below redraws
+# itself as the run goes (a live view of the HPA's status).
 
 # %%
-def observe(seconds: float, timeline: list, started: float) -> None:
-    for _ in range(int(seconds / 0.5)):
+from IPython.display import display
+
+
+def plot_timeline(timeline: list):
+    """Demand and utilisation on top, desired replicas and ready Pods below."""
+    t, demand, util, desired, ready = zip(*timeline, strict=True)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 4.5), sharex=True)
+    top.plot(t, demand, label="demand (millicores)")
+    top.plot(t, [u if u is not None else float("nan") for u in util], label="utilisation (% of request)")
+    top.axhline(50, linestyle=":", color="grey", label="target 50 %")
+    top.legend(loc="upper right")
+    bottom.step(t, [d or 0 for d in desired], where="post", label="desired replicas")
+    bottom.step(t, ready, where="post", label="ready Pods")
+    bottom.set_xlabel("seconds"), bottom.set_ylim(0, 6), bottom.legend(loc="upper right")
+    plt.close(fig)  # shown through the live display, not again at the end of the cell
+    return fig
+
+
+def observe(seconds: float, timeline: list, started: float, live) -> None:
+    for step in range(int(seconds / 0.5)):
         time.sleep(0.5)
         hpa = hpas.get("default", "web")
         metrics = hpa["status"].get("currentMetrics") or [{}]
@@ -187,12 +206,15 @@ def observe(seconds: float, timeline: list, started: float) -> None:
         timeline.append((time.monotonic() - started, load.demand_millicores,
                          current.get("averageUtilization"),
                          hpa["status"].get("desiredReplicas"), len(kubelet.ready_pods())))
+        if step % 2:
+            live.update(plot_timeline(timeline))
 
 
 timeline: list = []
 started = time.monotonic()
+live = display(display_id=True)
 slider.value = 25  # 250m of demand (sets load.rate through the slider's observer)
-observe(8, timeline, started)
+observe(8, timeline, started, live)
 print(f"after 8 s of load: {timeline[-1][4]} ready Pods, utilisation {timeline[-1][2]} %")
 
 # %% [markdown]
@@ -211,23 +233,15 @@ kubectl("get", "hpa")
 
 # %%
 slider.value = 0
-observe(9, timeline, started)
+live = display(display_id=True)
+observe(9, timeline, started, live)
 kubectl("describe", "hpa", "web")
 
 # %% [markdown]
 # The whole run in one picture: demand, measured utilisation and replicas.
 
 # %%
-t, demand, util, desired, ready = zip(*timeline, strict=True)
-fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True)
-top.plot(t, demand, label="demand (millicores)")
-top.plot(t, [u if u is not None else float("nan") for u in util], label="utilisation (% of request)")
-top.axhline(50, linestyle=":", color="grey", label="target 50 %")
-top.legend(loc="upper right")
-bottom.step(t, desired, where="post", label="desired replicas")
-bottom.step(t, ready, where="post", label="ready Pods")
-bottom.set_xlabel("seconds"), bottom.legend(loc="upper right")
-plt.show()
+plot_timeline(timeline)
 
 # %% [markdown]
 # ## 3. No requests, no autoscaling
