@@ -108,3 +108,31 @@ def test_kubectl_autoscale_creates_the_hpa_and_get_shows_targets(server, api, ns
     shown = subprocess.run([*kubectl, "get", "hpa", "web", "--no-headers"], capture_output=True,
                            text=True, timeout=30)
     assert shown.stdout.split()[:6] == ["web", "Deployment/web", "cpu:", "<unknown>/50%", "2", "7"]
+
+
+def test_own_status_writes_do_not_make_it_sync_faster_than_the_period(api, ns):
+    # every HPA is reconciled once per sync period: the MODIFIED event of our own status
+    # write waits for the period (upstream's fixed-interval rate limiter), in virtual time here
+    from fromscratch.controllers.clock import FakeClock
+
+    class Drifting(FixedMetrics):
+        """Usage creeps up on every read, so every sync writes a new status."""
+
+        def resource_metrics(self, namespace, selector, resource):
+            self.values = {name: value + 10 for name, value in self.values.items()}
+            return super().resource_metrics(namespace, selector, resource)
+
+    clock = FakeClock(start=time.time())
+    _seed(api, ns)
+    controller = HorizontalPodAutoscalerController.with_options(
+        sync_period=15.0, metrics=Drifting(LEVELS, timestamp=time.time()))
+    with ControllerManager(api, controllers=[controller], namespace=ns, clock=clock) as manager:
+        hpa = manager["horizontalpodautoscaler"]
+        ResourceClient(api, HPAS).create(ns, hpa_manifest("web", namespace=ns, cpu_percent=30,
+                                                          max_replicas=20))
+        _wait(lambda: ResourceClient(api, HPAS).get(ns, "web")["status"].get("currentMetrics"))
+        syncs = hpa.reconciles
+        time.sleep(1.0)  # real time passes; virtual time does not
+        assert hpa.reconciles == syncs
+        clock.advance(15)
+        _wait(lambda: hpa.reconciles == syncs + 1)
