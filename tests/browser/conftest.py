@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -143,7 +144,8 @@ def page(browser, lab, request):
     yield tab
     if getattr(request.node, "browser_failed", False):
         # what the browser showed when the test failed
-        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{request.node.name}.png"))
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+        tab.screenshot(path=str(ARTIFACTS / f"FAILED-{name}.png"))
     tab.close()
     shutdown_kernels(lab)
 

@@ -7,6 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
 from tests.conftest import REPO
 
 ARTIFACTS = REPO / "build" / "browser-artifacts"
@@ -26,6 +28,10 @@ class Lab:
 
 
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+# some code cell shows [*] or a count: the run has started
+ANY_STARTED = """() => Array.from(document.querySelectorAll(
+  '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .jp-InputPrompt'))
+  .some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))"""
 # every code cell of the visible notebook shows an execution count: [1], [2] ... (not [ ] or [*])
 ALL_EXECUTED = """() => {
   const panel = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)');
@@ -49,6 +55,8 @@ def open_notebook(page, lab: Lab, path: str) -> None:
     page.wait_for_function(
         f"() => document.querySelectorAll('{PANEL} .jp-Cell').length === {cells}", timeout=120_000)
     page.locator(f"{PANEL} .jp-Spinner").wait_for(state="detached", timeout=120_000)
+    # the status bar says "| Idle" once the kernel is started *and* connected to this page
+    page.locator(".jp-StatusBar-Widget", has_text="| Idle").first.wait_for(timeout=120_000)
     # the kernel is up when the toolbar's indicator says idle
     page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
 
@@ -60,7 +68,15 @@ def menu(page, top: str, item: str) -> None:
 
 def run_all(page, timeout_ms: int = 180_000) -> None:
     """Run > Run All Cells, then wait until every code cell has run."""
-    menu(page, "Run", "Run All Cells")
+    for attempt in range(2):
+        menu(page, "Run", "Run All Cells")
+        try:
+            # a request sent while the kernel was still connecting is lost: try once more
+            page.wait_for_function(ANY_STARTED, timeout=30_000)
+            break
+        except PlaywrightTimeout:
+            if attempt:
+                raise
     page.wait_for_function(ALL_EXECUTED, timeout=timeout_ms)
     page.locator(f"{PANEL} .jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=timeout_ms)
 

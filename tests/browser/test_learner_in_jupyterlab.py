@@ -62,6 +62,13 @@ def test_cgroups_widget_answers_a_slider_change(lab, page):
     page.wait_for_function("() => document.body.innerText.includes('quota 600m ->')", timeout=120_000)
     shot(page, "04-widget-after-slider")
     assert "quota 600m ->" in output.inner_text()
+    # run the chapter's clean-up cell too: its demo cgroup must not outlive the test
+    cleanup = page.locator(f"{PANEL} .jp-Cell").nth(after)
+    cleanup.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function(
+        f"() => /\\[\\d+\\]/.test(document.querySelectorAll('{PANEL} .jp-Cell')[{after}]"
+        ".querySelector('.jp-InputPrompt').textContent)", timeout=60_000)
 
 
 def _solutions() -> dict[str, str]:
@@ -112,12 +119,13 @@ LESSONS = [f"{chapter.name}/{lesson.stem}.ipynb" for chapter in build.chapters()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("path", LESSONS)
 def test_every_chapter_main_notebook_runs_in_the_browser(lab, page, path):
     # the smoke check: what a learner meets on opening each chapter and pressing Run All
     open_notebook(page, lab, path)
     run_all(page, timeout_ms=300_000)
     save(page)
-    shot(page, f"chapter-{path.split('/')[0]}")
+    shot(page, f"chapter-{path.replace('/', '-').removesuffix('.ipynb')}")
     assert saved_errors(lab, path) == []
     assert executed_cells(lab, path) > 0
