@@ -112,3 +112,12 @@ def test_failed_scale_write_sets_able_to_scale_false():
     able = get_condition(status["conditions"], "AbleToScale")
     assert (able["status"], able["reason"]) == ("False", "FailedUpdateScale")
     assert decision.events[-1][1] == "FailedRescale"
+
+
+def test_pods_metric_without_a_source_says_why():
+    hpa = hpa_manifest("web", metrics=[{"type": "Pods", "pods": {
+        "metric": {"name": "requests_per_second"}, "target": {"type": "AverageValue", "averageValue": "5"}}}])
+    decision, status = _sync(hpa, 3)
+    active = get_condition(status["conditions"], "ScalingActive")
+    assert (active["status"], active["reason"]) == ("False", "FailedGetPodsMetric")
+    assert "serves no custom (pods) metrics" in active["message"] and not decision.rescale

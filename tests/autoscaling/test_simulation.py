@@ -58,3 +58,17 @@ def test_pods_without_requests_never_scale():
 def test_a_virtual_hour_is_deterministic():
     hpa = hpa_manifest("web", cpu_percent=50, max_replicas=20)
     assert Simulation(hpa, SPIKE).run(3600) == Simulation(hpa, SPIKE).run(3600)
+
+
+def test_pods_metric_requests_per_second_drives_scaling():
+    # a Pods metric: 800m of demand at 10 ms per request is 80 requests/s; 5 per Pod -> 16
+    from fromscratch.autoscaling.metrics import LoadModel as Load
+
+    rps = {"type": "Pods", "pods": {"metric": {"name": "requests_per_second"},
+                                    "target": {"type": "AverageValue", "averageValue": "5"}}}
+    load = Load.steps((0, 40), (300, 800), (1500, 40), cost_ms=10)
+    sim = Simulation(hpa_manifest("web", max_replicas=20, metrics=[rps], behavior=DEFAULT_BEHAVIOR), load)
+    samples = sim.run(1485)  # up to the last sync before the load drops
+    assert samples[0].desired == 1 and samples[-1].desired == 16
+    assert sim.hpa["status"]["currentMetrics"] == [{"type": "Pods", "pods": {
+        "metric": {"name": "requests_per_second"}, "current": {"averageValue": "5"}}}]

@@ -130,10 +130,11 @@ class LoadModel:
     demand: Callable[[float], float]
     limit: int | None = None  # millicores per Pod
     baseline: int = 0  # millicores an idle Pod uses anyway
+    cost_ms: float = 0.0  # CPU ms per request, for a requests-per-second (Pods) metric
 
     @classmethod
     def steps(cls, *changes: tuple[float, float], limit: int | None = None,
-              baseline: int = 0) -> LoadModel:
+              baseline: int = 0, cost_ms: float = 0.0) -> LoadModel:
         """``steps((0, 200), (600, 1500))``: 200m from t=0, 1500m from t=600 s on."""
         ordered = sorted(changes)
 
@@ -144,7 +145,7 @@ class LoadModel:
                     level = value
             return level
 
-        return cls(demand, limit, baseline)
+        return cls(demand, limit, baseline, cost_ms)
 
     def per_pod(self, t: float, ready_pods: int) -> int:
         """Millicores each of ``ready_pods`` Pods uses at time ``t``."""

@@ -131,6 +131,17 @@ class SimulatedMetrics:
                 for p in self.target.pods if p["status"].get("phase") == "Running"}
 
 
+    def pods_metric(self, namespace: str, selector: str, metric: str) -> dict[str, PodMetric]:
+        """``requests_per_second`` per ready Pod, when the load model knows a request's cost."""
+        if metric != "requests_per_second" or not self.load.cost_ms:
+            raise LookupError(f"no pods metric {metric!r} in this simulation")
+        now = self.clock.now()
+        ready = [p for p in self.target.pods if self.target.is_ready(p)]
+        rate = self.load.demand(now - self.start) / self.load.cost_ms  # requests per second
+        share = round(rate / len(ready) * 1000) if ready else 0  # milli-requests per second
+        return {p["metadata"]["name"]: PodMetric(share, now, self.window) for p in ready}
+
+
 class Simulation:
     """One HPA, its target and a load, stepped one sync period at a time."""
 
