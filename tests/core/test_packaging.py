@@ -24,3 +24,9 @@ def test_ci_runs_the_readme_test_command():
     assert "make test" in (REPO / ".ci" / "run").read_text()
     assert "make test" in (REPO / "README.md").read_text()
     assert "make lab" in (REPO / "README.md").read_text()
+
+
+def test_readme_links_point_at_existing_files():
+    readme = (REPO / "README.md").read_text()
+    for target in re.findall(r"\]\(((?:course|solutions|grader|binder)/[^)]*)\)", readme):
+        assert (REPO / target).exists(), f"README links to missing {target}"
