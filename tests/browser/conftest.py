@@ -74,7 +74,7 @@ def lab(tmp_path_factory):
     exchange = _exchange(home)
     (course / "nbgrader_config.py").write_text(  # what the Assignments panel and Validate read
         f'c = get_config()\nc.CourseDirectory.course_id = "fromscratch"\n'
-        f'c.Exchange.root = {str(exchange)!r}\n')
+        f'c.Exchange.root = {str(exchange)!r}\nc.Exchange.cache = {str(home / "nbgrader-cache")!r}\n')
     settings = home / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
     (settings / "tracker.jupyterlab-settings").write_text(json.dumps(NOTEBOOK_SETTINGS))
