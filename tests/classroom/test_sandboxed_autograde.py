@@ -125,7 +125,8 @@ def test_infinite_loop_is_stopped_and_reported_not_zeroed(graded):
     # the loop ignores the interrupt sent at the cell timeout: nbgrader gives up on the kernel
     outcome = graded[1]["infinite-loop"]
     assert not outcome.graded
-    assert any("Timeout waiting for execute reply" in p for p in outcome.problems)
+    # nbgrader's cell timeout, or (if the machine is slow enough) the sandbox's wall clock
+    assert any("Timeout" in p or "wall-clock" in p for p in outcome.problems), outcome.problems
     assert "NOT GRADED" in autograde.report([outcome])
 
 
