@@ -92,10 +92,12 @@ def build_root(root: Path, *, read_only: Iterable[str], writable: Iterable[str],
                owner: tuple[int, int], tmp_size: str = "256m") -> None:
     """Mount the sandbox's root at ``root`` (in our private mount namespace); see the module doc."""
     _tmpfs(root, size="16m", mode="755")
+    # subtle: the private /tmp comes first, so that a venv or checkout that lives under /tmp is
+    # bound on top of it rather than hidden beneath it
+    _tmpfs(root / "tmp", size=tmp_size, mode="1777")
     for source in sorted(set(read_only), key=lambda p: p.count("/")):
         if os.path.lexists(source):
             _bind(root, source, read_only=True)
-    _tmpfs(root / "tmp", size=tmp_size, mode="1777")
     for source in sorted(set(writable), key=lambda p: p.count("/")):
         _bind(root, source, read_only=False)
     work = _inside(root, workdir)
