@@ -222,6 +222,7 @@ print("layers:", [layer["digest"][:19] for layer in manifest["layers"]])
 # say so if they are missing.)
 
 # %%
+import os
 import subprocess
 
 skopeo, umoci = shutil.which("skopeo"), shutil.which("umoci")
@@ -233,7 +234,9 @@ if skopeo:
 else:
     print("skopeo is not installed: skipping")
 if umoci:
-    subprocess.run([umoci, "unpack", "--image", f"{store.layout.root}:tomcat-demo:9",
+    # as an ordinary user umoci must be told to unpack rootless (no chown to other owners)
+    rootless = ["--rootless"] if os.geteuid() != 0 else []
+    subprocess.run([umoci, "unpack", *rootless, "--image", f"{store.layout.root}:tomcat-demo:9",
                     str(work / "bundle")], capture_output=True, check=True)
     runtime = json.loads((work / "bundle" / "config.json").read_text())
     print("umoci bundle: args", runtime["process"]["args"], "cwd", runtime["process"]["cwd"])
