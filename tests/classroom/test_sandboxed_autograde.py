@@ -125,8 +125,10 @@ def test_infinite_loop_is_stopped_and_reported_not_zeroed(graded):
     # the loop ignores the interrupt sent at the cell timeout: nbgrader gives up on the kernel
     outcome = graded[1]["infinite-loop"]
     assert not outcome.graded
-    # nbgrader's cell timeout, or (if the machine is slow enough) the sandbox's wall clock
-    assert any("Timeout" in p or "wall-clock" in p for p in outcome.problems), outcome.problems
+    # nbgrader's cell timeout, the sandbox's wall clock, or — when nbgrader's log keeps only
+    # the aftermath — the kernel it had to abandon: whichever it reports, the loop was stopped
+    stopped = ("Timeout", "wall-clock", "Kernel died")
+    assert any(word in p for p in outcome.problems for word in stopped), outcome.problems
     assert "NOT GRADED" in autograde.report([outcome])
 
 
