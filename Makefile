@@ -32,6 +32,8 @@ test: $(STAMP)
 	$(BIN)/python -m fromscratch doctor
 	$(BIN)/python -m pytest tests
 	$(MAKE) test-notebooks
+	$(MAKE) test-browser
+	$(MAKE) test-binder
 
 ## nbval (lax) over every lesson in course/ and every solution notebook, each in a fresh kernel.
 test-notebooks: $(STAMP)
@@ -79,7 +81,7 @@ collect: $(STAMP)
 zip-collect: $(STAMP)
 	$(BIN)/python -m grader zip-collect $(ZIP) $(ASSIGNMENT)
 
-## Real JupyterLab in headless Chromium (several minutes; not part of make test).
+## Real JupyterLab in headless Chromium (a few minutes; the last steps of make test).
 test-browser: $(STAMP)
 	FROMSCRATCH_BROWSER_TESTS=1 $(BIN)/python -m pytest tests/browser -p no:cacheprovider
 
