@@ -19,7 +19,6 @@ which always works).
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import json
 import os
@@ -30,23 +29,23 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from fromscratch.linux import syscalls
+
 Mode = Literal["real", "rootless", "simulated"]
 MODES: tuple[Mode, ...] = ("real", "rootless", "simulated")
 
-# clone(2) flags, from <linux/sched.h>
+# namespace name (as in /proc/PID/ns) -> clone(2) flag
 CLONE_FLAGS: dict[str, int] = {
-    "cgroup": 0x02000000,
-    "ipc": 0x08000000,
-    "mnt": 0x00020000,
-    "net": 0x40000000,
-    "pid": 0x20000000,
-    "time": 0x00000080,
-    "user": 0x10000000,
-    "uts": 0x04000000,
+    "cgroup": syscalls.CLONE_NEWCGROUP,
+    "ipc": syscalls.CLONE_NEWIPC,
+    "mnt": syscalls.CLONE_NEWNS,
+    "net": syscalls.CLONE_NEWNET,
+    "pid": syscalls.CLONE_NEWPID,
+    "time": syscalls.CLONE_NEWTIME,
+    "user": syscalls.CLONE_NEWUSER,
+    "uts": syscalls.CLONE_NEWUTS,
 }
-MS_REC, MS_PRIVATE = 0x4000, 1 << 18
 NOBODY = 65534
-PR_SET_DUMPABLE = 4
 CONTAINER_NAMESPACES = ("mnt", "pid", "uts", "ipc", "net")
 
 
@@ -81,32 +80,7 @@ class HostReport:
         return json.dumps(asdict(self), indent=2)
 
 
-# ---------------------------------------------------------------- system calls
-
-def _libc() -> ctypes.CDLL | None:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:
-        return None
-
-
-def _unshare(flags: int) -> None:
-    libc = _libc()
-    if libc is None or libc.unshare(flags) != 0:
-        errno = ctypes.get_errno() if libc else 0
-        raise OSError(errno, os.strerror(errno))
-
-
-def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
-    libc = _libc()
-
-    def encode(text: str | None) -> bytes | None:
-        return text.encode() if text is not None else None
-
-    if libc is None or libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)):
-        errno = ctypes.get_errno() if libc else 0
-        raise OSError(errno, os.strerror(errno))
-
+# ---------------------------------------------------------------- probes in a child
 
 def _in_child(check: Callable[[], None], timeout: float = 5.0) -> bool:
     """Run ``check`` in a forked child; True if it returned without raising."""
@@ -138,9 +112,7 @@ def _drop_to_nobody() -> None:
         os.setuid(NOBODY)
         # subtle: changing uid clears the "dumpable" flag, which makes /proc/self/*
         # owned by root; without this we could not write our own uid_map.
-        libc = _libc()
-        if libc is not None:
-            libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+        syscalls.prctl(syscalls.PR_SET_DUMPABLE, 1)
 
 
 def _write(path: str, text: str) -> None:
@@ -161,13 +133,13 @@ def _map_self_to_root() -> None:
 def _can_create_namespace(name: str) -> bool:
     if not os.path.exists(f"/proc/self/ns/{name}"):
         return False
-    return _in_child(lambda: _unshare(CLONE_FLAGS[name]))
+    return _in_child(lambda: syscalls.unshare(CLONE_FLAGS[name]))
 
 
 def _unprivileged_user_namespace(then: int = 0) -> bool:
     def check() -> None:
         _drop_to_nobody()
-        _unshare(CLONE_FLAGS["user"] | then)
+        syscalls.unshare(CLONE_FLAGS["user"] | then)
 
     return _in_child(check)
 
@@ -175,10 +147,11 @@ def _unprivileged_user_namespace(then: int = 0) -> bool:
 def _mount_overlay(base: str, options: str) -> None:
     for part in ("lower", "upper", "work", "merged"):
         os.makedirs(os.path.join(base, part), exist_ok=True)
-    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)  # keep our mount out of the host's view
+    # keep our mount out of the host's view
+    syscalls.mount("none", "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE, None)
     lower, upper, work, merged = (os.path.join(base, p) for p in ("lower", "upper", "work", "merged"))
     layers = f"lowerdir={lower},upperdir={upper},workdir={work}"
-    _mount("overlay", merged, "overlay", 0, layers + options)
+    syscalls.mount("overlay", merged, "overlay", 0, layers + options)
 
 
 def _overlay_as_root() -> bool:
@@ -186,7 +159,7 @@ def _overlay_as_root() -> bool:
         return False
     base = tempfile.mkdtemp(prefix="fromscratch-probe-")
     try:
-        return _in_child(lambda: (_unshare(CLONE_FLAGS["mnt"]), _mount_overlay(base, "")))
+        return _in_child(lambda: (syscalls.unshare(CLONE_FLAGS["mnt"]), _mount_overlay(base, "")))
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -199,7 +172,7 @@ def _overlay_rootless() -> bool:
 
         def check() -> None:
             _drop_to_nobody()
-            _unshare(CLONE_FLAGS["user"] | CLONE_FLAGS["mnt"])
+            syscalls.unshare(CLONE_FLAGS["user"] | CLONE_FLAGS["mnt"])
             _map_self_to_root()
             _mount_overlay(base, ",userxattr")
 
