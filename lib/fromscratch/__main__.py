@@ -13,6 +13,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("fromscratch.host", "main", "what this host allows and which mode the course uses"),
     "apiserver": ("fromscratch.api.server", "main", "serve the Kubernetes API on 127.0.0.1"),
+    "cluster": ("fromscratch.cluster.processes", "main", "run a whole cluster, one process per component"),
     "build": ("fromscratch.image.cli", "main", "build an image from a Dockerfile"),
     "images": ("fromscratch.image.cli", "images_main", "list local images"),
     "run": ("fromscratch.runtime.cli", "run_main", "run a container"),
