@@ -44,7 +44,9 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from fromscratch.cluster.clock import VirtualClock
 from fromscratch.cluster.nodes import DEFAULT_CAPACITY, control_plane_node, worker_nodes
+from fromscratch.controllers.clock import REAL_CLOCK
 
 log = logging.getLogger("fromscratch.cluster")
 T = TypeVar("T")
@@ -84,10 +86,12 @@ class Cluster:
                  control_plane: bool = False, node_capacity: Mapping[str, str] | None = None,
                  controllers: Iterable[str] | None = None, workers: int = 2,
                  heartbeat_seconds: float = 10.0, store: str = "memory",
-                 kubeconfig_path: str | None = None) -> None:
-        runtime = runtime or best_runtime()
+                 kubeconfig_path: str | None = None, virtual_time: bool = False) -> None:
+        runtime = runtime or ("simulated" if virtual_time else best_runtime())
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        if virtual_time and runtime != "simulated":
+            raise ValueError("virtual time needs the simulated runtime: real processes run in real time")
         if nodes < 0:
             raise ValueError(f"a cluster needs zero or more worker nodes, not {nodes}")
         self.runtime_name, self.rbac = runtime, rbac
@@ -97,6 +101,8 @@ class Cluster:
         self._initial_nodes = ([control_plane_node(self.node_capacity)] if control_plane else []) + \
             worker_nodes(nodes, self.node_capacity)
         self._store, self._kubeconfig_path = store, kubeconfig_path
+        self.clock: Any = VirtualClock() if virtual_time else REAL_CLOCK
+        self.virtual_time = virtual_time
         self.server: Any = None
         self.api: Any = None
         self.controllers: Any = None
@@ -143,13 +149,14 @@ class Cluster:
         if unknown:
             raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))}; "
                              f"choose from {', '.join(ALL)}")
-        self.controllers = ControllerManager(self.api, controllers=[ALL[n] for n in names])
+        self.controllers = ControllerManager(self.api, controllers=[ALL[n] for n in names],
+                                             clock=self.clock)
         self.controllers.start(workers=self.workers)
 
     def _start_scheduler(self) -> None:
         from fromscratch.scheduler.scheduler import Scheduler
 
-        self.scheduler = Scheduler(self.api)
+        self.scheduler = Scheduler(self.api, clock=self.clock)
         self.scheduler.start()
 
     def stop(self) -> None:
@@ -189,7 +196,7 @@ class Cluster:
             return runtimes.IsolatedRuntime(cgroup_root=f"fromscratch/cluster-{os.getpid()}/{node}")
         if self.runtime_name == "process":
             return runtimes.ProcessRuntime()
-        return runtimes.SimRuntime()
+        return runtimes.SimRuntime(self.clock if self.virtual_time else None)
 
     def add_node(self, name: str | None = None, *, labels: Mapping[str, str] | None = None,
                  taints: list[dict[str, str]] | None = None,
@@ -203,9 +210,12 @@ class Cluster:
         kubelet = Kubelet(self.api, node_name=name, runtime=self._make_runtime(name),
                           capacity=dict(capacity or self.node_capacity), labels=dict(labels or {}),
                           taints=list(taints or []), server=self.kubelet_server,
-                          heartbeat_seconds=self.heartbeat_seconds)
+                          heartbeat_seconds=self.heartbeat_seconds, threads=not self.virtual_time)
         self.kubelets[name] = kubelet
         kubelet.start()
+        if self.virtual_time:
+            kubelet.sync_once()
+            self.settle()
         if wait:
             self.wait_for(lambda: self.node_ready(name), timeout=30, message=f"node {name} to be Ready")
         return kubelet
@@ -307,6 +317,36 @@ class Cluster:
                 and not p["metadata"].get("deletionTimestamp")
                 and any(c.get("type") == "Ready" and c.get("status") == "True"
                         for c in (p.get("status") or {}).get("conditions") or [])]
+
+    # --- virtual time ----------------------------------------------------------------------
+    def advance(self, seconds: float, *, step: float = 1.0) -> None:
+        """Virtual time only: let ``seconds`` pass, in steps; each step every kubelet syncs once
+        and the control plane settles (its watches delivered, its work queues empty)."""
+        if not self.virtual_time:
+            raise RuntimeError("advance() needs Cluster(virtual_time=True); real time passes by itself")
+        if seconds < 0 or step <= 0:
+            raise ValueError("time moves forward in positive steps")
+        remaining = seconds
+        while remaining > 1e-9:
+            delta = min(step, remaining)
+            self.clock.advance(delta)
+            remaining -= delta
+            for kubelet in list(self.kubelets.values()):
+                kubelet.sync_once()
+            self.settle()
+
+    def settle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:
+        """Wait until nothing changes in the API for ``quiet`` seconds and every queue is empty."""
+        deadline = time.monotonic() + timeout
+        last, quiet_since = self.server.store.current_rv(), time.monotonic()
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            rv = self.server.store.current_rv()
+            busy = any(len(c.queue) for c in self.controllers.controllers) if self.controllers else False
+            if rv != last or busy:
+                last, quiet_since = rv, time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet:
+                return
 
     def wait_for(self, predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.05,
                  message: str = "the condition") -> T:
