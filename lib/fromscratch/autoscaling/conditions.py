@@ -76,3 +76,15 @@ SUCCEEDED_GET_SCALE = able_to_scale(
 READY_FOR_NEW_SCALE = able_to_scale("ReadyForNewScale", "recommended size matches current size")
 WITHIN_RANGE = scaling_limited(False, "DesiredWithinRange",
                                "the desired count is within the acceptable range")
+SCALE_UP_LIMIT = scaling_limited(True, "ScaleUpLimit", "the desired replica count is increasing "
+                                 "faster than the maximum scale rate")
+SCALE_DOWN_LIMIT = scaling_limited(True, "ScaleDownLimit", "the desired replica count is decreasing "
+                                   "faster than the maximum scale rate")
+TOO_MANY_REPLICAS = scaling_limited(True, "TooManyReplicas", "the desired replica count is more "
+                                    "than the maximum replica count")
+TOO_FEW_REPLICAS = scaling_limited(True, "TooFewReplicas", "the desired replica count is less "
+                                   "than the minimum replica count")
+SCALE_UP_STABILIZED = able_to_scale("ScaleUpStabilized", "recent recommendations were lower than "
+                                    "current one, applying the lowest recent recommendation")
+SCALE_DOWN_STABILIZED = able_to_scale("ScaleDownStabilized", "recent recommendations were higher "
+                                      "than current one, applying the highest recent recommendation")

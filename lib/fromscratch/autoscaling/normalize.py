@@ -61,11 +61,7 @@ class ScaleHistory:
 def _stabilized_condition(desired: int, stabilized: int, current: int) -> cond.Condition:
     if stabilized == desired:
         return cond.READY_FOR_NEW_SCALE
-    if desired >= current:
-        return cond.able_to_scale("ScaleUpStabilized", "recent recommendations were lower than "
-                                  "current one, applying the lowest recent recommendation")
-    return cond.able_to_scale("ScaleDownStabilized", "recent recommendations were higher than "
-                              "current one, applying the highest recent recommendation")
+    return cond.SCALE_UP_STABILIZED if desired >= current else cond.SCALE_DOWN_STABILIZED
 
 
 def normalize_with_behavior(history: ScaleHistory, behavior: Behavior, *, now: float, current: int,
@@ -85,24 +81,16 @@ def normalize_with_behavior(history: ScaleHistory, behavior: Behavior, *, now: f
     if stabilized > current:
         allowed_up = max(scale_limit(current, up, "up", history.events, now), current)
         if max_replicas > allowed_up:
-            ceiling, limit = allowed_up, cond.scaling_limited(
-                True, "ScaleUpLimit", "the desired replica count is increasing faster than the "
-                "maximum scale rate")
+            ceiling, limit = allowed_up, cond.SCALE_UP_LIMIT
         else:
-            ceiling, limit = max_replicas, cond.scaling_limited(
-                True, "TooManyReplicas", "the desired replica count is more than the maximum "
-                "replica count")
+            ceiling, limit = max_replicas, cond.TOO_MANY_REPLICAS
         result = min(stabilized, ceiling)
     elif stabilized < current:
         allowed_down = min(scale_limit(current, down, "down", history.events, now), current)
         if min_replicas < allowed_down:
-            floor, limit = allowed_down, cond.scaling_limited(
-                True, "ScaleDownLimit", "the desired replica count is decreasing faster than the "
-                "maximum scale rate")
+            floor, limit = allowed_down, cond.SCALE_DOWN_LIMIT
         else:
-            floor, limit = min_replicas, cond.scaling_limited(
-                True, "TooFewReplicas", "the desired replica count is less than the minimum "
-                "replica count")
+            floor, limit = min_replicas, cond.TOO_FEW_REPLICAS
         result = max(stabilized, floor)
     if result == stabilized:
         limit = cond.WITHIN_RANGE
@@ -118,23 +106,15 @@ def normalize_legacy(history: ScaleHistory, *, now: float, current: int, desired
     stabilized = max([desired] + [r.replicas for r in history.recommendations
                                   if r.timestamp >= now - downscale_window])
     history.remember(now, desired, downscale_window + 1e-9)
-    conditions = [cond.READY_FOR_NEW_SCALE if stabilized == desired else cond.able_to_scale(
-        "ScaleDownStabilized", "recent recommendations were higher than current one, applying "
-        "the highest recent recommendation")]
+    conditions = [cond.READY_FOR_NEW_SCALE if stabilized == desired else cond.SCALE_DOWN_STABILIZED]
     # 2. the legacy rules: never grow faster than the scale-up limit
     scale_up_limit = int(max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM))
     if max_replicas > scale_up_limit:
-        ceiling, too_many = scale_up_limit, cond.scaling_limited(
-            True, "ScaleUpLimit", "the desired replica count is increasing faster than the "
-            "maximum scale rate")
+        ceiling, too_many = scale_up_limit, cond.SCALE_UP_LIMIT
     else:
-        ceiling, too_many = max_replicas, cond.scaling_limited(
-            True, "TooManyReplicas", "the desired replica count is more than the maximum "
-            "replica count")
+        ceiling, too_many = max_replicas, cond.TOO_MANY_REPLICAS
     if stabilized < min_replicas:
-        result, limit = min_replicas, cond.scaling_limited(
-            True, "TooFewReplicas", "the desired replica count is less than the minimum replica "
-            "count")
+        result, limit = min_replicas, cond.TOO_FEW_REPLICAS
     elif stabilized > ceiling:
         result, limit = ceiling, too_many
     else:
