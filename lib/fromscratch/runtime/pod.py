@@ -78,6 +78,7 @@ class ContainerRun:
     restart_at: float | None = None
     kill_deadline: float | None = None
     done: bool = False
+    attempts: list[ContainerHandle] = field(default_factory=list)  # the last two runs, for logs
 
     @property
     def name(self) -> str:
@@ -107,6 +108,8 @@ class Pod:
         self.events: list[dict[str, Any]] = []
         self.initialized = not self.spec.get("initContainers")
         self.terminated = False
+        self.closed = False
+        self.kill_deadline = 0.0
         waiting = {"waiting": {"reason": "PodInitializing"}} if not self.initialized else \
             {"waiting": {"reason": "ContainerCreating"}}
         self.runs = [ContainerRun(c, True, state={"waiting": {"reason": "PodInitializing"}})
@@ -192,6 +195,7 @@ class Pod:
             run.started_at = now
             self._exited(run, 128, now, reason="StartError", message=str(err))
             return
+        run.attempts = [*run.attempts, run.handle][-2:]
         run.started_at = now
         run.state = {"running": {"startedAt": self.timestamp(now)}}
         run.ready = False
@@ -299,9 +303,16 @@ class Pod:
     def condition(self, kind: str) -> bool:
         return any(c["type"] == kind and c["status"] == "True" for c in self.status()["conditions"])
 
-    def logs(self, container: str) -> str:
-        run = self.run_of(container)
-        return run.handle.logs() if run.handle is not None else ""
+    def logs(self, container: str, *, previous: bool = False) -> str:
+        """The output of the container's current (or last) run; ``previous``: the run before.
+
+        Like ``kubectl logs [--previous]``: a container that exited keeps its output
+        until it is restarted or the pod is deleted.
+        """
+        attempts = self.run_of(container).attempts
+        if previous:
+            return attempts[-2].logs() if len(attempts) == 2 else ""
+        return attempts[-1].logs() if attempts else ""
 
     # -- driving it
     def step(self) -> float:
@@ -331,6 +342,19 @@ class Pod:
         """Delete the pod: preStop hooks, SIGTERM, wait, SIGKILL, then tear the sandbox down."""
         if self.terminated:
             return
+        self.begin_termination(grace)
+        while not self.finish_termination():
+            self.clock.sleep(self.step() / 5)
+
+    def begin_termination(self, grace: float | None = None) -> None:
+        """Start deleting the pod without waiting: preStop hooks, then SIGTERM.
+
+        A kubelet that runs many pods calls :meth:`finish_termination` on each of
+        its syncs instead of blocking for the grace period (and, in virtual time,
+        instead of moving the shared clock itself).
+        """
+        if self.terminated:
+            return
         grace = self._grace() if grace is None else grace
         now = self.clock.now()
         # app containers first, then sidecars in reverse order (the KEP's shutdown order)
@@ -341,17 +365,25 @@ class Pod:
                 self.event("Normal", "Killing", run.name, f"Stopping container {run.name}")
                 self._stop(run, now, grace)
         self.terminated = True
-        deadline = now + grace
-        while any(r.running for r in self.runs):
-            for run in self.runs:
-                if run.running and run.handle is not None and (code := run.handle.poll()) is not None:
-                    self._exited(run, code, self.clock.now())
-                elif run.running and run.handle is not None and self.clock.now() >= deadline:
-                    run.handle.kill(signal.SIGKILL)
-            if any(r.running for r in self.runs):
-                self.clock.sleep(self.step() / 5)
-        self.sandbox.close()
+        self.kill_deadline = now + grace
+        self.closed = False
 
+    def finish_termination(self) -> bool:
+        """One non-blocking step of a termination; True once every container is gone."""
+        if not self.terminated:
+            raise RuntimeError(f"pod {self.name} is not terminating; call begin_termination()")
+        if self.closed:
+            return True
+        for run in self.runs:
+            if run.running and run.handle is not None and (code := run.handle.poll()) is not None:
+                self._exited(run, code, self.clock.now())
+            elif run.running and run.handle is not None and self.clock.now() >= self.kill_deadline:
+                run.handle.kill(signal.SIGKILL)
+        if any(r.running for r in self.runs):
+            return False
+        self.sandbox.close()
+        self.closed = True
+        return True
 
 def _qos(manifest: Mapping[str, Any]) -> str:
     from fromscratch.resources import qos_class

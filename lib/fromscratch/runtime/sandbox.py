@@ -234,9 +234,11 @@ class ProcessSandbox:
             spec = self.specs[container]
             argv = self._argv(spec, list(action["command"]))
             try:
+                # an exec check runs where the container runs: same working directory
                 done = subprocess.run(argv, env=container_env(spec, self.name), timeout=timeout,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+                                      stdin=subprocess.DEVNULL, start_new_session=True,
+                                      cwd=spec.get("workingDir") or self.directory)
             except (subprocess.TimeoutExpired, OSError):
                 return False
             return done.returncode == 0
