@@ -22,7 +22,7 @@ from __future__ import annotations
 import platform
 from typing import Any
 
-from fromscratch.api.kinds import SUBRESOURCE_KINDS, Kind, KindRegistry
+from fromscratch.api.kinds import SUBRESOURCE_KINDS, SUBRESOURCE_VERBS, Kind, KindRegistry
 
 Obj = dict[str, Any]
 KUBERNETES_VERSION = ("1", "37", "v1.37.0")
@@ -71,8 +71,8 @@ def _subresource_entry(kind: Kind, sub: str) -> Obj:
     if sub in SUBRESOURCE_KINDS:
         group, version, sub_kind = SUBRESOURCE_KINDS[sub]
         entry.update(group=group, version=version, kind=sub_kind)
-        if sub == "token":
-            entry["verbs"] = ["create"]
+    if sub in SUBRESOURCE_VERBS:
+        entry["verbs"] = list(SUBRESOURCE_VERBS[sub])
     return entry
 
 

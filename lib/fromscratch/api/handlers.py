@@ -21,7 +21,7 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,8 @@ class Response:
     kind: Kind | None = None
     listed: list[Obj] | None = None  # the items, when this is a list
     warnings: list[str] = field(default_factory=list)  # sent as Warning headers
+    stream: Iterator[bytes] | None = None  # a body sent as it comes (pods/log), chunked
+    content_type: str = "application/json"
 
 
 def decode_body(request: Request) -> Any:
@@ -188,6 +190,11 @@ class ResourceHandlers:
             return self._scale(info, kind, request)
         if sub == "token":
             return self._token(info, kind, request)
+        if (kind.group, kind.plural) == ("", "bindings") or (
+                (kind.group, kind.plural) == ("", "pods") and sub in ("binding", "eviction", "log")):
+            from fromscratch.api.pod_subresources import serve
+
+            return serve(self.registry, info, kind, request)
         method = getattr(self, f"_{verb}", None)
         if method is None or (sub and verb not in ("get", "update", "patch")):
             raise errors.method_not_allowed(verb, f"{kind.plural}/{sub}" if sub else kind.plural)

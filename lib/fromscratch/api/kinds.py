@@ -93,7 +93,9 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     _k("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",),
        subresources=("status",), field_labels=("status.phase",)),
     _k("", "v1", "Pod", "pods", short_names=("po",), categories=("all",),
-       subresources=("status",), field_labels=_POD_FIELDS),
+       subresources=("status", "binding", "eviction", "log"), field_labels=_POD_FIELDS),
+    # the older form of pods/binding: POST /api/v1/namespaces/<ns>/bindings, never stored
+    _k("", "v1", "Binding", "bindings", verbs=("create",)),
     _k("", "v1", "Node", "nodes", namespaced=False, short_names=("no",),
        subresources=("status",), field_labels=("spec.unschedulable",)),
     _k("", "v1", "Service", "services", short_names=("svc",), categories=("all",),
@@ -141,6 +143,9 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
        namespaced=False, verbs=("create",)),
     _k("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews",
        namespaced=False, verbs=("create",)),
+    # policy: disruption budgets (the eviction subresource of pods reads them)
+    _k("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
+       subresources=("status",)),
     # storage, coordination, CRDs
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False,
        short_names=("sc",)),
@@ -153,6 +158,12 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
 SUBRESOURCE_KINDS: dict[str, tuple[str, str, str]] = {
     "scale": ("autoscaling", "v1", "Scale"),
     "token": ("authentication.k8s.io", "v1", "TokenRequest"),
+    "binding": ("", "v1", "Binding"),
+    "eviction": ("policy", "v1", "Eviction"),
+}
+# subresource -> verbs, for discovery (the rest are get, patch, update)
+SUBRESOURCE_VERBS: dict[str, tuple[str, ...]] = {
+    "token": ("create",), "binding": ("create",), "eviction": ("create",), "log": ("get",),
 }
 
 

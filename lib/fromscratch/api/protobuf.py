@@ -3,7 +3,8 @@
 client-go's typed clients encode built-in objects as Kubernetes protobuf
 (``Content-Type: application/vnd.kubernetes.protobuf``), so ``kubectl create
 namespace``, ``create configmap``, ``create secret``, ``create serviceaccount``,
-``create token``, ``autoscale``, ``auth can-i`` and ``auth whoami`` send protobuf, not JSON.  The format, from
+``create token``, ``create pdb``, ``autoscale``, ``drain`` (its Evictions), ``auth can-i``
+and ``auth whoami`` send protobuf, not JSON.  The format, from
 ``k8s.io/apimachinery/pkg/runtime/serializer/protobuf``: the four bytes
 ``k8s\\x00``, then a ``runtime.Unknown`` message holding the ``TypeMeta``
 (apiVersion, kind) and the object's own message in ``raw``.
@@ -116,6 +117,23 @@ MESSAGES: dict[str, Fields] = {
     "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
     "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
                                  2: ("spec", "SubjectAccessReviewSpec")},
+    # kubectl drain (policy/v1 Eviction) and kubectl create pdb, k8s.io/api/policy/v1
+    "Eviction": {1: ("metadata", "ObjectMeta"), 2: ("deleteOptions", "DeleteOptions")},
+    "DeleteOptions": {1: ("gracePeriodSeconds", "int"), 2: ("preconditions", "Preconditions"),
+                      3: ("orphanDependents", "bool"), 4: ("propagationPolicy", "string"),
+                      5: ("dryRun", "[]string")},
+    "Preconditions": {1: ("uid", "string"), 2: ("resourceVersion", "string")},
+    "PodDisruptionBudget": {1: ("metadata", "ObjectMeta"),
+                            2: ("spec", "PodDisruptionBudgetSpec")},
+    "PodDisruptionBudgetSpec": {1: ("minAvailable", "intorstring"),
+                                2: ("selector", "LabelSelector"),
+                                3: ("maxUnavailable", "intorstring"),
+                                4: ("unhealthyPodEvictionPolicy", "string")},
+    # core/v1 Binding (a typed client's pods/binding)
+    "Binding": {1: ("metadata", "ObjectMeta"), 2: ("target", "ObjectReference")},
+    "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"),
+                        3: ("name", "string"), 4: ("uid", "string"),
+                        5: ("apiVersion", "string"), 6: ("resourceVersion", "string")},
 }
 # (apiVersion, kind) -> message: the kinds whose protobuf bodies we read
 KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
@@ -131,7 +149,10 @@ KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
          ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
          ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
          ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
-         ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "LocalSubjectAccessReview"}
+         ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "LocalSubjectAccessReview",
+         ("policy/v1", "Eviction"): "Eviction", ("policy/v1beta1", "Eviction"): "Eviction",
+         ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
+         ("v1", "Binding"): "Binding"}
 
 
 class WireError(ValueError):
@@ -205,6 +226,11 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
         elif kind == "quantity":
             # resource.Quantity is a message holding one string; JSON writes just the string
             obj[json_name] = next((v.decode("utf-8") for n, _, v in fields(value) if n == 1), "0")
+        elif kind == "intorstring":
+            # intstr.IntOrString: type 0 -> intVal (field 2), type 1 -> strVal (field 3)
+            parts = {n: v for n, _, v in fields(value)}
+            obj[json_name] = parts[3].decode("utf-8") if parts.get(1) == 1 \
+                else _scalar("int", 0, parts.get(2, 0))
         elif kind in MESSAGES:
             obj[json_name] = decode_message(kind, value)
         else:

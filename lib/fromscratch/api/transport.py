@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import select
 import traceback
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
@@ -220,6 +221,8 @@ class APIRequestHandler(BaseHTTPRequestHandler):
                                    bookmark_interval=self.api.bookmark_interval)
             return self._stream(session, fmt, request.query)
         response = self.api.handlers.handle(info, kind, request)
+        if response.stream is not None:
+            return self._stream_body(response)
         if fmt == "table" and response.kind is not None:
             return self._send(response.code, self._table(response, request.query), "json")
         self._send(response.code, response.body, "yaml" if fmt == "yaml" else "json",
@@ -266,6 +269,38 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _stream_body(self, response: Response) -> None:
+        """A body of unknown length (``pods/log``), chunk by chunk until it ends or the client
+        hangs up; the stream yields ``b""`` when idle so a vanished client is noticed."""
+        stream = response.stream
+        assert stream is not None
+        self.send_response(response.code)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        try:
+            for data in stream:
+                if data:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                elif self.api.stopping.is_set() or self._client_gone():
+                    break
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            pass  # the client went away
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        self.close_connection = True
+
+    def _client_gone(self) -> bool:
+        # a client following a log sends nothing more: readable means it closed the connection
+        readable, _, _ = select.select([self.connection], [], [], 0)
+        return bool(readable)
 
     def _stream(self, session: WatchSession, fmt: str, query: dict[str, str]) -> None:
         include = query.get("includeObject") or "Metadata"

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from fromscratch.api.disruption import validate_pdb
 from fromscratch.api.errors import (
     FieldError,
     forbidden,
@@ -329,6 +330,7 @@ VALIDATORS: dict[tuple[str, str], Callable[[Obj], list[FieldError]]] = {
     ("rbac.authorization.k8s.io", "ClusterRole"): validate_role,
     ("rbac.authorization.k8s.io", "RoleBinding"): validate_binding,
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"): validate_binding,
+    ("policy", "PodDisruptionBudget"): validate_pdb,
 }
 
 # fields that may not change once set (field path -> owning kinds)
