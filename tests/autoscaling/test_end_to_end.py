@@ -1,87 +1,73 @@
-"""End to end: CPU-burning processes, measured from their cgroups, scaled by the HPA controller
-through the API server and the resource metrics API — up under load, down after the window."""
+"""End to end on the embedded cluster: the kubelets run CPU-burning processes, metrics-server
+scrapes the kubelets' Summary API, and the HPA controller scales the Deployment — up under
+load, back down after a (shortened) stabilization window."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
-from pathlib import Path
+import json
 
+import psutil
 import pytest
 
-from fromscratch.autoscaling.behavior import DEFAULT_BEHAVIOR, Behavior, ScalingPolicy, ScalingRules
-from fromscratch.autoscaling.burner import LoadGenerator, ProcessKubelet
-from fromscratch.autoscaling.controller import HPAS, HorizontalPodAutoscalerController
-from fromscratch.autoscaling.metrics_api import MetricsPublisher
-from fromscratch.autoscaling.objects import burner_deployment, hpa_manifest
-from fromscratch.controllers.base import ControllerManager
+from fromscratch.autoscaling.addon import Autoscaling
+from fromscratch.autoscaling.behavior import (
+    DEFAULT_BEHAVIOR,
+    Behavior,
+    ScalingPolicy,
+    ScalingRules,
+    behavior_to_spec,
+)
+from fromscratch.autoscaling.objects import burner_deployment
+from fromscratch.cluster import Cluster
 from fromscratch.controllers.client import DEPLOYMENTS, EVENTS, ResourceClient
-from fromscratch.controllers.deployment import DeploymentController
-from fromscratch.controllers.replicaset import ReplicaSetController
 
-KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"
-# a 3 s scale-down window instead of 300 s, a 1 s sync period instead of 15 s
+# a 3 s scale-down window instead of 300 s; the HPA syncs every second instead of every 15 s
 SHORT_WINDOW = Behavior(DEFAULT_BEHAVIOR.scale_up, ScalingRules(3, (ScalingPolicy("Percent", 100, 15),)))
 
+# what a Deployment needs (the cluster runs every controller by default)
+CONTROLLERS = ["replicaset", "deployment", "garbagecollector"]
 
-def _wait_for(predicate, timeout: float) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if predicate():
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise AssertionError(f"not reached within {timeout} s")
+
+def _burners(port_dir: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if port_dir in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("use_cgroups", [None, False], ids=["cgroups-where-allowed", "process-accounting"])
-def test_real_processes_scale_up_under_load_and_down_after_the_window(server, api, ns, use_cgroups):
-    kubelet = ProcessKubelet(api, namespace=ns, node_name=f"node-{ns}", startup_seconds=0.3,
-                             use_cgroups=use_cgroups)
-    publisher = MetricsPublisher(server, kubelet.scraper, node_name=kubelet.node_name, resolution=1.0)
-    hpa_controller = HorizontalPodAutoscalerController.with_options(sync_period=1.0)
-    load = LoadGenerator(kubelet, rate=30, cost_ms=10)  # 300m of demand
-    deployments, hpas = ResourceClient(api, DEPLOYMENTS), ResourceClient(api, HPAS)
-    replicas = lambda: deployments.get(ns, "web")["spec"]["replicas"]  # noqa: E731
-    try:
-        kubelet.start()
-        publisher.start()
-        with ControllerManager(api, controllers=[ReplicaSetController, DeploymentController,
-                                                 hpa_controller], namespace=ns):
-            deployments.create(ns, burner_deployment("web", namespace=ns, cpu_request="100m"))
-            hpas.create(ns, hpa_manifest("web", namespace=ns, cpu_percent=50, max_replicas=4,
-                                         behavior=SHORT_WINDOW))
-            _wait_for(lambda: len(kubelet.ready_pods()) == 1, 10)
-            load.start()
-            # 300m against 50m per Pod -> 6, clamped to maxReplicas 4; all four really run
-            _wait_for(lambda: replicas() == 4 and len(kubelet.ready_pods()) == 4, 20)
-            # the controller said why, in Events (utilisation itself depends on how busy the host is)
-            events = ResourceClient(api, EVENTS).list(ns)["items"]
-            assert any(e["reason"] == "SuccessfulRescale" and e["message"].endswith(
-                "cpu resource utilization (percentage of request) above target") for e in events)
-            def top_pods() -> list[str]:
-                top = subprocess.run([str(KUBECTL), "--kubeconfig", server.kubeconfig_path, "top",
-                                      "pods", "-n", ns, "--no-headers"],
-                                     capture_output=True, text=True, timeout=30)
-                assert top.returncode == 0, top.stderr
-                return top.stdout.splitlines()
+def test_real_processes_scale_up_under_load_and_down_after_the_window():
+    with Cluster(nodes=2, runtime="process", controllers=CONTROLLERS) as c, \
+            Autoscaling(c, sync_period=1.0) as hpa:
+        c.apply(json.dumps(burner_deployment("web", cpu_request="100m", port_dir=hpa.port_dir)))
+        c.kubectl("autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=4")
+        c.kubectl("patch", "hpa", "web", "--type=merge",
+                  "-p", json.dumps({"spec": {"behavior": behavior_to_spec(SHORT_WINDOW)}}))
+        replicas = lambda: ResourceClient(c.api, DEPLOYMENTS).get("default", "web")["spec"]["replicas"]  # noqa: E731
+        c.wait_for(lambda: len(c.ready_pods("default", "app=web")) == 1, timeout=15)
 
-            # a new Pod appears in the metrics API once it has been sampled twice
-            _wait_for(lambda: len(top_pods()) == 4, 15)
-            assert all(line.startswith("web-") for line in top_pods())
-            nodes = subprocess.run([str(KUBECTL), "--kubeconfig", server.kubeconfig_path, "top",
-                                    "node", kubelet.node_name, "--no-headers"],
-                                   capture_output=True, text=True, timeout=30)
-            assert nodes.returncode == 0 and nodes.stdout.split()[0] == kubelet.node_name, nodes.stderr
-            load.stop()
-            # the load is gone: after the 3 s window the HPA goes back to minReplicas
-            _wait_for(lambda: replicas() == 1, 20)
-            _wait_for(lambda: len(kubelet.running) == 1, 10)
-    finally:
+        load = hpa.load("app=web", rate=30, cost_ms=10)  # 300m of demand against 50m per Pod
+        # ceil(300 / 50) = 6, clamped to maxReplicas 4; the kubelets really run all four
+        c.wait_for(lambda: replicas() == 4 and len(c.ready_pods("default", "app=web")) == 4,
+                   timeout=25, message="4 ready replicas under load")
+        events = ResourceClient(c.api, EVENTS).list("default")["items"]
+        assert any(e["reason"] == "SuccessfulRescale" and e["message"].endswith(
+            "cpu resource utilization (percentage of request) above target") for e in events)
+        assert len(_burners(str(hpa.port_dir))) == 4
+        # kubectl sees what the HPA sees: TARGETS, and the metrics API for every Pod and node
+        row = c.kubectl("get", "hpa", "web", "--no-headers").split()
+        assert row[0] == "web" and row[1] == "Deployment/web" and row[-4:-2] == ["1", "4"], row
+        c.wait_for(lambda: len(c.kubectl("top", "pods", "-l", "app=web", "--no-headers",
+                                         check=False).splitlines()) == 4,
+                   timeout=10, message="kubectl top pods to list the 4 Pods")
+        nodes = [line.split()[0] for line in c.kubectl("top", "nodes", "--no-headers").splitlines()]
+        assert nodes == ["node-1", "node-2"]
+
         load.stop()
-        publisher.stop()
-        kubelet.stop()
-    assert not kubelet.running
-    # every Pod's cgroup is gone with it
-    assert not any(Path("/sys/fs/cgroup").glob(f"*/fromscratch/hpa-{os.getpid()}"))
+        # no load: after the 3 s window the HPA goes back to minReplicas, and the processes end
+        c.wait_for(lambda: replicas() == 1, timeout=20, message="scale-down to 1 replica")
+        c.wait_for(lambda: len(_burners(str(hpa.port_dir))) == 1, timeout=15,
+                   message="the deleted Pods' processes to end")
+        port_dir = str(hpa.port_dir)
+    assert _burners(port_dir) == []

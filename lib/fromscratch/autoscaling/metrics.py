@@ -6,15 +6,12 @@ the resource metrics API ``metrics.k8s.io/v1beta1`` -> the HPA's
 sums the containers of each Pod.  Here, one interface
 (:class:`~fromscratch.autoscaling.autoscaler.MetricsSource`) and three sources:
 
-- :class:`UsageScraper` — metrics-server's role for Pods we run ourselves: it
-  samples each Pod's cgroup (``cpuacct.usage`` / ``cpu.stat``) or, where there is
-  no cgroup, the process accounting of its PID (``fromscratch.usage``), and keeps
-  the rate over the last scrape window;
+- :class:`FixedMetrics` — values given by hand, for tests and worked examples;
 - :class:`LoadModel` — a scriptable load for simulations: a total demand in
   millicores as a function of (virtual) time, shared by the ready Pods;
 - :class:`MetricsAPIClient` — reads ``PodMetrics`` from any API server that
-  serves ``metrics.k8s.io`` (ours, see ``metrics_api.py``, or a real cluster's
-  metrics-server), through the official client.
+  serves ``metrics.k8s.io`` (ours, filled by ``metrics_server.py`` from the
+  kubelets, or a real cluster's metrics-server), through the official client.
 
 Values are milli-units (millicores; bytes × 1000 for memory), as upstream's
 ``MilliValue()``.
@@ -23,23 +20,14 @@ Values are milli-units (millicores; bytes × 1000 for memory), as upstream's
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from fromscratch.api.selectors import matches, parse_label_selector
 from fromscratch.autoscaling.replicas import PodMetric, milli_value
 from fromscratch.controllers.podutil import parse_time
-from fromscratch.linux.cgroups import Cgroup
-from fromscratch.usage import UsageMeter
 
 Obj = dict[str, Any]
-
-
-def _selected(selector: str, labels: Mapping[str, str]) -> bool:
-    return matches(parse_label_selector(selector), labels)
 
 
 class FixedMetrics:
@@ -51,70 +39,6 @@ class FixedMetrics:
 
     def resource_metrics(self, namespace: str, selector: str, resource: str) -> dict[str, PodMetric]:
         return {name: PodMetric(v, self.timestamp, self.window) for name, v in self.values.items()}
-
-
-# --- cgroups and process accounting ---------------------------------------------------------
-@dataclass
-class _Tracked:
-    namespace: str
-    labels: dict[str, str]
-    meter: UsageMeter
-    cpu: int | None = None  # millicores over the last window; None until two samples
-    memory: int = 0  # working set, bytes
-    timestamp: float = 0.0
-    window: float = 0.0
-
-
-@dataclass
-class UsageScraper:
-    """Sample every tracked Pod's cgroup (or PID) on each :meth:`scrape`.
-
-    A Pod has a metric only after its second sample, like metrics-server, which
-    needs two cumulative CPU readings to compute a rate.
-    """
-
-    clock: Callable[[], float] = time.time  # wall clock: compared with Pods' readiness times
-    pods: dict[str, _Tracked] = field(default_factory=dict)  # "namespace/name" -> ...
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def track(self, namespace: str, name: str, labels: Mapping[str, str], source: Cgroup | int) -> None:
-        """Start measuring a Pod: its cgroup, or the PID of its process."""
-        meter = UsageMeter(source)
-        with self.lock:
-            self.pods[f"{namespace}/{name}"] = _Tracked(namespace, dict(labels), meter,
-                                                        timestamp=self.clock())
-
-    def forget(self, namespace: str, name: str) -> None:
-        with self.lock:
-            self.pods.pop(f"{namespace}/{name}", None)
-
-    def scrape(self) -> None:
-        """One scrape: the rate since the previous one becomes each Pod's metric."""
-        with self.lock:
-            tracked = list(self.pods.values())
-        for pod in tracked:
-            try:
-                cpu, memory = pod.meter.read()
-            except (ProcessLookupError, OSError, ValueError):
-                continue  # the Pod's process or group went away between two scrapes
-            now = self.clock()
-            pod.cpu, pod.memory, pod.window, pod.timestamp = cpu, memory, now - pod.timestamp, now
-
-    def usage(self, namespace: str, name: str) -> tuple[int, int] | None:
-        """(millicores, working-set bytes) of one Pod, or None before its second sample."""
-        pod = self.pods.get(f"{namespace}/{name}")
-        return None if pod is None or pod.cpu is None else (pod.cpu, pod.memory)
-
-    def resource_metrics(self, namespace: str, selector: str, resource: str) -> dict[str, PodMetric]:
-        with self.lock:
-            tracked = dict(self.pods)
-        result = {}
-        for key, pod in tracked.items():
-            if pod.namespace != namespace or pod.cpu is None or not _selected(selector, pod.labels):
-                continue
-            value = pod.cpu if resource == "cpu" else pod.memory * 1000
-            result[key.split("/", 1)[1]] = PodMetric(value, pod.timestamp, pod.window)
-        return result
 
 
 # --- a scriptable load, for simulations -----------------------------------------------------

@@ -1,31 +1,30 @@
 """The resource metrics API, ``metrics.k8s.io/v1beta1``: what ``kubectl top`` and the HPA read.
 
-Models metrics-server: it scrapes every kubelet, keeps the latest CPU rate and
-memory working set per container, and serves them as ``PodMetrics`` and
-``NodeMetrics`` through the API server (an *aggregated* API in a real cluster)::
+Two kinds, both read-only for clients (``k8s.io/metrics/pkg/apis/metrics``)::
 
     {"kind": "PodMetrics", "apiVersion": "metrics.k8s.io/v1beta1",
      "metadata": {"name": "web-x7k2p", "namespace": "default", "labels": {...}},
      "timestamp": "...", "window": "1.0s",
      "containers": [{"name": "burner", "usage": {"cpu": "512m", "memory": "9300Ki"}}]}
 
-Here the API server serves the group like any other kind (``server.kinds.add``),
-and :class:`MetricsPublisher` writes the objects into its store after each
-scrape of a :class:`~fromscratch.autoscaling.metrics.UsageScraper`.
+    {"kind": "NodeMetrics", "metadata": {"name": "node-1"}, "timestamp": "...",
+     "window": "1.0s", "usage": {"cpu": "1200m", "memory": "2048000Ki"}}
 
-Simplified: objects are stored and watchable (metrics-server computes them on
-each request and offers get/list only); all of a Pod's usage is reported on its
-first container; node usage comes from the host's ``/proc/stat`` and
-``/proc/meminfo`` (psutil), as the node is this machine.
+In a real cluster metrics-server serves them as an *aggregated* API: the
+kube-apiserver proxies ``/apis/metrics.k8s.io`` to it, and it answers from
+memory.  Here the API server serves the group like any other kind
+(:func:`serve_metrics_api`) and the metrics pipeline
+(:mod:`~fromscratch.autoscaling.metrics_server`) writes the latest objects into
+its store with :func:`publish` after each scrape.
+
+Simplified: the objects are stored, so they can also be watched (metrics-server
+offers get and list only).
 """
 
 from __future__ import annotations
 
-import os
-import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-
-import psutil
 
 from fromscratch.api import errors
 from fromscratch.api.kinds import Kind
@@ -33,7 +32,6 @@ from fromscratch.controllers.podutil import format_time
 
 if TYPE_CHECKING:
     from fromscratch.api.server import APIServer
-    from fromscratch.autoscaling.metrics import UsageScraper
 
 Obj = dict[str, Any]
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
@@ -49,89 +47,59 @@ def serve_metrics_api(server: APIServer) -> None:
             server.kinds.add(kind)
 
 
-def pod_metrics_object(namespace: str, name: str, labels: dict[str, str], container: str, *,
-                       millicores: int, memory_bytes: int, timestamp: float, window: float) -> Obj:
+def usage(millicores: int, memory_bytes: int) -> Obj:
+    """A ``usage`` map: CPU in millicores, memory in KiB (``kubectl top`` shows MiB)."""
+    return {"cpu": f"{millicores}m", "memory": f"{memory_bytes // 1024}Ki"}
+
+
+def pod_metrics_object(namespace: str, name: str, labels: dict[str, str],
+                       containers: dict[str, tuple[int, int]], *, timestamp: float,
+                       window: float) -> Obj:
+    """A PodMetrics; ``containers`` maps each container to (millicores, working-set bytes)."""
     return {"kind": "PodMetrics", "apiVersion": f"{GROUP}/{VERSION}",
             "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
             "timestamp": format_time(timestamp), "window": f"{window:.1f}s",
-            "containers": [{"name": container, "usage": {
-                "cpu": f"{millicores}m", "memory": f"{memory_bytes // 1024}Ki"}}]}
+            "containers": [{"name": c, "usage": usage(cpu, memory)}
+                           for c, (cpu, memory) in containers.items()]}
 
 
-def node_usage() -> tuple[int, int]:
-    """(millicores busy since the previous call, working-set bytes) of this machine."""
-    busy = psutil.cpu_percent(interval=None)  # % of all CPUs since the last call
-    memory = psutil.virtual_memory()
-    return round(busy / 100 * (os.cpu_count() or 1) * 1000), memory.total - memory.available
+def node_metrics_object(name: str, millicores: int, memory_bytes: int, *, timestamp: float,
+                        window: float) -> Obj:
+    return {"kind": "NodeMetrics", "apiVersion": f"{GROUP}/{VERSION}", "metadata": {"name": name},
+            "timestamp": format_time(timestamp), "window": f"{window:.1f}s",
+            "usage": usage(millicores, memory_bytes)}
 
 
-class MetricsPublisher:
-    """Publish the scraper's latest values as PodMetrics/NodeMetrics, every ``resolution`` seconds."""
+def _put(server: APIServer, kind: Kind, namespace: str, obj: Obj) -> None:
+    registry, name = server.registry, obj["metadata"]["name"]
+    try:
+        registry.guaranteed_update(kind, namespace, name, lambda _old: obj)
+    except errors.APIError as err:
+        if err.code != 404:
+            raise
+        registry.create(kind, namespace, obj)
 
-    def __init__(self, server: APIServer, scraper: UsageScraper, *, node_name: str,
-                 containers: dict[str, str] | None = None, resolution: float = 1.0) -> None:
-        serve_metrics_api(server)
-        self.server, self.scraper, self.node_name = server, scraper, node_name
-        self.containers = containers if containers is not None else {}  # "ns/name" -> container
-        self.resolution = resolution
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._published: set[str] = set()
-        node_usage()  # prime psutil's CPU counter
 
-    def _put(self, kind: Kind, namespace: str, obj: Obj) -> None:
-        registry, name = self.server.registry, obj["metadata"]["name"]
+def _key(obj: Obj) -> tuple[str, str]:
+    return obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+
+
+def publish(server: APIServer, kind: Kind, objects: Iterable[Obj],
+            previous: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Write ``objects`` and delete those of ``previous`` no longer among them.
+
+    Returns the (namespace, name) keys now published, to pass as ``previous``
+    next time: a Pod that is gone, or has no metrics any more, disappears from
+    ``kubectl top``.
+    """
+    published = set()
+    for obj in objects:
+        namespace, name = _key(obj)
+        _put(server, kind, namespace, obj)
+        published.add((namespace, name))
+    for namespace, name in previous - published:
         try:
-            registry.guaranteed_update(kind, namespace, name, lambda _old: obj)
-        except errors.APIError as err:
-            if err.code != 404:
-                raise
-            registry.create(kind, namespace, obj)
-
-    def publish_once(self) -> None:
-        """Scrape, then write one object per measured Pod and one for the node."""
-        self.scraper.scrape()
-        seen = set()
-        with self.scraper.lock:
-            tracked = dict(self.scraper.pods)
-        for key, pod in tracked.items():
-            if pod.cpu is None:
-                continue
-            namespace, name = key.split("/", 1)
-            self._put(POD_METRICS, namespace, pod_metrics_object(
-                namespace, name, pod.labels, self.containers.get(key, "main"),
-                millicores=pod.cpu, memory_bytes=pod.memory, timestamp=pod.timestamp,
-                window=pod.window))
-            seen.add(key)
-        for key in self._published - seen:
-            namespace, name = key.split("/", 1)
-            try:
-                self.server.registry.delete(POD_METRICS, namespace, name)
-            except errors.APIError:
-                pass
-        self._published = seen
-        cpu, memory = node_usage()
-        self._put(NODE_METRICS, "", {
-            "kind": "NodeMetrics", "apiVersion": f"{GROUP}/{VERSION}",
-            "metadata": {"name": self.node_name}, "timestamp": format_time(self.scraper.clock()),
-            "window": f"{self.resolution:.1f}s",
-            "usage": {"cpu": f"{cpu}m", "memory": f"{memory // 1024}Ki"}})
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.resolution):
-            try:
-                self.publish_once()
-            except Exception:  # a failed scrape is retried at the next tick
-                continue
-
-    def start(self) -> MetricsPublisher:
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="metrics-publisher", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+            server.registry.delete(kind, namespace, name)
+        except errors.APIError:
+            pass
+    return published

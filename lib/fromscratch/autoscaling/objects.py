@@ -8,11 +8,16 @@ the same HPA as ``hpa_manifest("web", cpu_percent=50, min_replicas=1, max_replic
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from fromscratch.autoscaling.behavior import Behavior, behavior_to_spec
 
 Obj = dict[str, Any]
+PORT_MOUNT = "/run/burners"  # where each burner container sees the shared port directory
 
 
 def hpa_manifest(target: str, *, name: str | None = None, namespace: str = "default",
@@ -42,13 +47,22 @@ def average_value_metric(quantity: str, resource: str = "memory") -> Obj:
         "name": resource, "target": {"type": "AverageValue", "averageValue": quantity}}}
 
 
+def default_port_dir() -> Path:
+    """Where this process's burners announce their ports (a ``hostPath`` on the node)."""
+    return Path(tempfile.gettempdir()) / f"fromscratch-burners-{os.getpid()}"
+
+
 def burner_deployment(name: str = "web", *, namespace: str = "default", replicas: int = 1,
                       cpu_request: str | None = "100m", cpu_limit: str | None = None,
-                      cost_ms: int = 20) -> Obj:
-    """A Deployment whose Pods do ``cost_ms`` of CPU work per request they receive.
+                      port_dir: str | Path | None = None, python: str | None = None) -> Obj:
+    """A Deployment whose Pods run the CPU-burning server of :mod:`~fromscratch.autoscaling.burner`.
 
     ``cpu_request=None`` leaves the request out: the HPA then cannot compute a
-    utilisation and says so in its ``ScalingActive`` condition.
+    utilisation and says so in its ``ScalingActive`` condition.  The burner is
+    started by ``python`` (default: this Python, which can import
+    ``fromscratch``), so the Pods need the *process* runtime — the isolated
+    runtime's busybox image has no Python.  Each Pod writes its port into
+    ``port_dir`` (a ``hostPath`` volume), where the load generator looks.
     """
     resources: Obj = {}
     if cpu_request is not None:
@@ -57,9 +71,15 @@ def burner_deployment(name: str = "web", *, namespace: str = "default", replicas
         resources["limits"] = {"cpu": cpu_limit}
     labels = {"app": name}
     container = {"name": "burner", "image": "fromscratch/burner",
-                 "args": ["--cost-ms", str(cost_ms)], "resources": resources}
+                 "command": [python or sys.executable, "-m", "fromscratch.autoscaling.burner"],
+                 "args": ["--port-dir", PORT_MOUNT],
+                 "volumeMounts": [{"name": "ports", "mountPath": PORT_MOUNT}],
+                 "resources": resources}
+    volume = {"name": "ports", "hostPath": {"path": str(port_dir or default_port_dir()),
+                                            "type": "DirectoryOrCreate"}}
     return {"apiVersion": "apps/v1", "kind": "Deployment",
             "metadata": {"name": name, "namespace": namespace},
             "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
                      "template": {"metadata": {"labels": labels},
-                                  "spec": {"containers": [container]}}}}
+                                  "spec": {"containers": [container], "volumes": [volume],
+                                           "terminationGracePeriodSeconds": 2}}}}
