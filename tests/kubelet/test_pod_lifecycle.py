@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fromscratch.controllers.client import PODS, ResourceClient, is_status
 from fromscratch.kubelet import Kubelet
-from fromscratch.runtime.runtimes import ProcessRuntime
+from fromscratch.runtime.clock import FakeClock
+from fromscratch.runtime.runtimes import ProcessRuntime, SimRuntime
 from tests.kubelet.conftest import pod_manifest, wait_for
 
 CAPACITY = {"cpu": "4", "memory": "8Gi", "pods": "110"}
@@ -54,20 +55,31 @@ def test_failing_pod_with_restart_never_is_failed(api, ns, node_name, kubelets):
     assert state["terminated"]["exitCode"] == 3 and state["terminated"]["reason"] == "Error"
 
 
-def test_restart_policy_always_restarts_and_counts(api, ns, node_name, kubelets):
-    # a container that keeps exiting under Always is restarted (with back-off) and counted
-    _start(api, node_name, kubelets)
+def test_restart_policy_always_restarts_after_back_off_and_counts(api, ns, node_name, kubelets):
+    # virtual time: a container exiting 1 under Always waits the 10 s back-off, then restartCount 1
+    clock = FakeClock()
+    kubelet = Kubelet(api, node_name, SimRuntime(clock), capacity=CAPACITY, threads=False)
+    kubelets.append(kubelet.start())
     pods = ResourceClient(api, PODS)
     pods.create(ns, pod_manifest("crash", node_name, ["sh", "-c", "exit 1"]))
+    wait_for(lambda: kubelet.pod_source.pods(node_name))
 
-    def restarts() -> int:
-        statuses = (pods.get(ns, "crash").get("status") or {}).get("containerStatuses") or []
-        return statuses[0]["restartCount"] if statuses else 0
+    def container() -> dict:
+        return pods.get(ns, "crash")["status"]["containerStatuses"][0]
 
-    wait_for(lambda: restarts() >= 1, timeout=20)
+    kubelet.sync_once()
+    kubelet.sync_once()
+    assert container()["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert container()["restartCount"] == 0
+    clock.advance(9.9)
+    kubelet.sync_once()
+    assert container()["restartCount"] == 0
+    clock.advance(0.1)
+    kubelet.sync_once()
+    assert container()["restartCount"] == 1
     status = pods.get(ns, "crash")["status"]
     assert status["phase"] == "Running"  # restarting, never terminal under Always
-    assert status["containerStatuses"][0]["lastState"]["terminated"]["exitCode"] == 1
+    assert container()["lastState"]["terminated"]["exitCode"] == 1
 
 
 def test_readiness_probe_result_reaches_pod_ready_condition(api, ns, node_name, kubelets):

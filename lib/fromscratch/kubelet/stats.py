@@ -80,6 +80,7 @@ class StatsProvider:
         self.sim_cpu_ns: dict[tuple[str, str], float] = {}
         self._last = -1e18
         self._node: list[tuple[float, int, int]] = []
+        self._sim_node_cpu = self._sim_pods_cpu = 0
 
     def container_usage(self, pod: Any, name: str) -> tuple[int, int]:
         """(cumulative cpu ns, working-set bytes) of one container now."""
@@ -119,18 +120,26 @@ class StatsProvider:
         if not force and now - self._last < SAMPLE_SECONDS:
             return
         self._last = now
+        pods_cpu = pods_memory = 0
         for pod in self.kubelet.pods().values():
             for run in pod.runs:
                 cpu, memory = self.container_usage(pod, run.name)
                 history = self.samples.setdefault((pod.name, run.name), [])
                 history.append((now, cpu, memory))
                 del history[:-2]
-        import psutil
+                pods_cpu, pods_memory = pods_cpu + cpu, pods_memory + memory
+        if self.kubelet.runtime.name == "simulated":
+            # a simulated node is busy with its simulated Pods only (counting those gone, too)
+            self._sim_node_cpu += max(0, pods_cpu - self._sim_pods_cpu)
+            self._sim_pods_cpu = pods_cpu
+            self._node.append((now, self._sim_node_cpu, pods_memory))
+        else:
+            import psutil
 
-        times = psutil.cpu_times()
-        node_cpu = int((times.user + times.system + getattr(times, "nice", 0)) * 1e9)
-        vm = psutil.virtual_memory()
-        self._node.append((now, node_cpu, vm.total - vm.available))
+            times = psutil.cpu_times()
+            node_cpu = int((times.user + times.system + getattr(times, "nice", 0)) * 1e9)
+            vm = psutil.virtual_memory()
+            self._node.append((now, node_cpu, vm.total - vm.available))
         del self._node[:-2]
 
     @staticmethod

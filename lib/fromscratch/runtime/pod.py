@@ -379,6 +379,8 @@ class Pod:
                 self._exited(run, code, self.clock.now())
             elif run.running and run.handle is not None and self.clock.now() >= self.kill_deadline:
                 run.handle.kill(signal.SIGKILL)
+                if (code := run.handle.poll()) is not None:  # a simulated process dies at once
+                    self._exited(run, code, self.clock.now())
         if any(r.running for r in self.runs):
             return False
         self.sandbox.close()
