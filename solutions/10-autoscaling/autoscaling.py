@@ -5,23 +5,26 @@
 # number for you: it is a controller that wakes up periodically (every 15 s in current
 # Kubernetes), compares the average utilisation of the target's Pods with a target, and sets
 # the target's replicas through its `scale` subresource. In this chapter we build it and watch it
-# work on **real processes whose CPU use is read from their cgroups**:
+# work on **real processes, run by the kubelets of the course's embedded cluster**:
 #
 # 1. the formula, `desired = ceil(current × currentUtilisation / target)`, and why it needs a
 #    tolerance and careful handling of Pods that are missing metrics or not ready;
-# 2. a Deployment of CPU-burning processes, a load generator, the metrics API that
-#    `kubectl top` reads, and our HPA controller scaling it up — then, after the load is gone,
+# 2. a Deployment of CPU-burning processes in the embedded cluster, a load generator, a
+#    metrics-server that scrapes the kubelets and serves the metrics API that `kubectl top`
+#    reads, and our HPA controller scaling it up — then, after the load is gone,
 #    holding the replicas for the *stabilization window* before scaling down;
 # 3. the warning from the seed notes, demonstrated: **no requests, no autoscaling**;
 # 4. the same controller in **virtual time**: an hour of autoscaling in a fraction of a second,
 #    with different `behavior` settings side by side.
 #
-# **Prerequisites:** chapter 2 (cgroups and usage sampling), chapter 6 (the API server) and the
-# controllers chapter (informer → workqueue → `reconcile`).
+# **Prerequisites:** chapter 2 (cgroups and usage sampling), chapter 5 (Pods and the kubelet's
+# runtimes), chapter 6 (the API server) and the controllers chapter (informer → workqueue →
+# `reconcile`).
 # **Where the code lives:** `fromscratch/autoscaling/` — `replicas.py` (the replica calculator),
 # `behavior.py` and `normalize.py` (policies and stabilization), `conditions.py`,
-# `autoscaler.py` (one sync), `controller.py`, `metrics.py`, `metrics_api.py`, `simulation.py`
-# and `burner.py` (the processes and a small process "kubelet").
+# `autoscaler.py` (one sync), `controller.py`, `metrics.py`, `metrics_api.py`,
+# `metrics_server.py` (metrics-server), `simulation.py`, `burner.py` (what the Pods run),
+# `load.py` (the load generator) and `addon.py` (all of it added to a `Cluster`).
 
 # %%
 from fromscratch import host
@@ -84,80 +87,65 @@ ax.set_xlabel("current / target"), ax.set_ylabel("desired replicas (from 4)"), a
 plt.show()
 
 # %% [markdown]
-# ## 2. Real processes, a real API server, our controller
+# ## 2. Real processes in a real cluster, our controller
 #
-# Now the whole loop, for real. The pieces, each one a module of `fromscratch`:
+# Now the whole loop, for real, on the course's **embedded cluster**: the API server, the
+# controllers, the scheduler and two kubelets, all started by `Cluster` inside this notebook.
+# The pieces, each one a module of `fromscratch`:
 #
 # | piece | plays the role of | here |
 # |---|---|---|
-# | `APIServer` | kube-apiserver | chapter 6 |
-# | Deployment and ReplicaSet controllers | kube-controller-manager | the controllers chapter |
-# | `ProcessKubelet` | the kubelet | runs each Pod as a CPU-burning process, in its own cgroup where the kernel allows |
-# | `UsageScraper` + `MetricsPublisher` | cAdvisor + metrics-server | samples each Pod's cgroup (or `/proc`) every second and serves `metrics.k8s.io` |
-# | `HorizontalPodAutoscalerController` | the HPA controller | reads the HPA, the `scale` subresource and the metrics API; writes scale, status and Events |
-# | `LoadGenerator` | your users | sends requests, each costing 10 ms of CPU, round-robin to the ready Pods |
+# | `Cluster` | kube-apiserver, kube-controller-manager, kube-scheduler | chapters 6–8, wired as in a kubeadm cluster |
+# | `Kubelet` ×2, *process* runtime | the kubelet and its container runtime | runs each Pod's container as a child process, reports it Ready, and serves `/stats/summary` from the processes' own CPU accounting |
+# | `MetricsServer` | metrics-server | scrapes every kubelet's `/stats/summary` each second, turns the cumulative CPU counters into rates, serves `metrics.k8s.io` |
+# | `HorizontalPodAutoscalerController` | the HPA controller in kube-controller-manager | reads the HPA, the `scale` subresource and the metrics API; writes scale, status and Events |
+# | `LoadGenerator` | your users, and a Service | sends requests, each costing 10 ms of CPU, round-robin to the Ready Pods |
 #
-# **A stand-in:** the kubelet chapter builds the real node agent; until then `ProcessKubelet`
-# (in `autoscaling/burner.py`) is just enough of one — it starts a process per Pod, reports it
-# Running and Ready, and stops it when the Pod goes. The kubelet chapter replaces it.
+# Each Pod runs `python -m fromscratch.autoscaling.burner`: a small UDP server on 127.0.0.1 that
+# burns 10 ms of CPU per request and keeps at most 400 ms of work queued (beyond that it drops
+# requests, so CPU falls the moment the load goes). We use the **process** runtime because the
+# burner needs a Python, and the isolated runtime's busybox image has none; it works the same
+# as root or not. Our cluster has no Service proxy, so each burner writes the port it got into a
+# file named after its Pod, in a `hostPath` directory the load generator reads.
 #
-# To see things happen in seconds rather than minutes, this notebook runs the HPA every
-# second (instead of every 15 s) and sets a 5 s scale-down stabilization window (instead of 300 s).
+# `Autoscaling` adds metrics-server and the HPA controller to the running cluster. To see things
+# happen in seconds rather than minutes, the HPA runs every second (instead of every 15 s) and we
+# will set a 5 s scale-down stabilization window (instead of 300 s).
 
 # %%
+import json
 import time
 
-from fromscratch.api.server import APIServer
-from fromscratch.autoscaling.behavior import DEFAULT_BEHAVIOR, Behavior, ScalingPolicy, ScalingRules
-from fromscratch.autoscaling.burner import LoadGenerator, ProcessKubelet
-from fromscratch.autoscaling.controller import HPAS, HorizontalPodAutoscalerController
-from fromscratch.autoscaling.metrics_api import MetricsPublisher
+from fromscratch.autoscaling.addon import Autoscaling
+from fromscratch.autoscaling.behavior import DEFAULT_BEHAVIOR, Behavior, ScalingPolicy, ScalingRules, behavior_to_spec
 from fromscratch.autoscaling.objects import burner_deployment, hpa_manifest
-from fromscratch.controllers.base import ControllerManager
-from fromscratch.controllers.client import DEPLOYMENTS, ResourceClient
-from fromscratch.controllers.deployment import DeploymentController
-from fromscratch.controllers.replicaset import ReplicaSetController
+from fromscratch.cluster import Cluster
 
-server = APIServer().start()
-api = server.client()
-kubelet = ProcessKubelet(api, namespace="default", startup_seconds=0.5)
-publisher = MetricsPublisher(server, kubelet.scraper, node_name=kubelet.node_name, resolution=1.0)
-manager = ControllerManager(api, namespace="default", controllers=[
-    ReplicaSetController, DeploymentController,
-    HorizontalPodAutoscalerController.with_options(sync_period=1.0)])
-kubelet.start(), publisher.start(), manager.start()
-print("Pods run with:", kubelet.isolation)
+cluster = Cluster(nodes=2, runtime="process").start()
+autoscaling = Autoscaling(cluster, sync_period=1.0, resolution=1.0).start()
+print(cluster.kubectl("get", "nodes"))
 
 # %% [markdown]
-# A Deployment of one CPU-burning Pod that **requests 100m** of CPU, and the seed notes' command,
-# `kubectl autoscale`, run against our API server: keep average CPU at **50 % of the request**,
-# between 1 and 5 replicas. Then we shorten the HPA's scale-down window to 5 s with a patch
-# of `spec.behavior`.
+# A Deployment of one CPU-burning Pod that **requests 100m** of CPU. Its container, as the
+# kubelet will run it:
 
 # %%
-import subprocess
-import sys
-from pathlib import Path
+web = burner_deployment("web", cpu_request="100m", port_dir=autoscaling.port_dir)
+print(json.dumps(web["spec"]["template"]["spec"]["containers"][0], indent=1))
+print(cluster.apply(json.dumps(web)))
+cluster.wait_for(lambda: len(cluster.ready_pods("default", "app=web")) == 1, timeout=30)
+print(cluster.kubectl("get", "pods", "-o", "wide"))
 
-from fromscratch.autoscaling.behavior import behavior_to_spec
+# %% [markdown]
+# Now the seed notes' command, `kubectl autoscale`, against our cluster: keep average CPU at
+# **50 % of the request**, between 1 and 5 replicas. Then we shorten the HPA's scale-down window
+# to 5 s with a patch of `spec.behavior`.
 
-KUBECTL = str(Path(sys.executable).with_name("kubectl"))
-
-
-def kubectl(*args: str) -> None:
-    result = subprocess.run([KUBECTL, "--kubeconfig", server.kubeconfig_path, *args],
-                            capture_output=True, text=True, timeout=60)
-    print(result.stdout or result.stderr)
-
-
-deployments, hpas = ResourceClient(api, DEPLOYMENTS), ResourceClient(api, HPAS)
-deployments.create("default", burner_deployment("web", cpu_request="100m"))
-kubectl("autoscale", "deployment", "web", "--cpu=50%", "--min=1", "--max=5")
+# %%
+print(cluster.kubectl("autoscale", "deployment", "web", "--cpu-percent=50", "--min=1", "--max=5"))
 SHORT_WINDOW = Behavior(DEFAULT_BEHAVIOR.scale_up, ScalingRules(5, (ScalingPolicy("Percent", 100, 15),)))
-hpas.patch("default", "web", {"spec": {"behavior": behavior_to_spec(SHORT_WINDOW)}})
-while len(kubelet.ready_pods()) < 1:
-    time.sleep(0.2)
-print("ready Pods:", [p.name for p in kubelet.ready_pods()])
+print(cluster.kubectl("patch", "hpa", "web", "--type=merge",
+                      "-p", json.dumps({"spec": {"behavior": behavior_to_spec(SHORT_WINDOW)}})))
 
 # %% [markdown]
 # The load generator sends `rate` requests per second, each costing 10 ms of CPU: 25 requests/s
@@ -168,18 +156,23 @@ print("ready Pods:", [p.name for p in kubelet.ready_pods()])
 # %%
 import ipywidgets as widgets
 
-load = LoadGenerator(kubelet, rate=0, cost_ms=10).start()
+load = autoscaling.load("app=web", rate=0, cost_ms=10)
 slider = widgets.IntSlider(value=0, min=0, max=60, description="requests/s")
 slider.observe(lambda change: setattr(load, "rate", change["new"]), names="value")
 slider
 
 # %% [markdown]
 # Now a scripted run: 8 s of load, then none. Every half second we record the demand, the
-# utilisation the HPA computed from the Pods' cgroups, and the replicas; the plot below redraws
-# itself as the run goes (a live view of the HPA's status).
+# utilisation the HPA computed from the metrics API, the replicas it wants and the Pods that
+# are Ready; the plot below redraws itself as the run goes (a live view of the HPA's status).
 
 # %%
 from IPython.display import display
+
+from fromscratch.autoscaling.controller import HPAS
+from fromscratch.controllers.client import ResourceClient
+
+hpas = ResourceClient(cluster.api, HPAS)
 
 
 def plot_timeline(timeline: list):
@@ -204,8 +197,8 @@ def observe(seconds: float, timeline: list, started: float, live) -> None:
         metrics = hpa["status"].get("currentMetrics") or [{}]
         current = metrics[0].get("resource", {}).get("current", {})
         timeline.append((time.monotonic() - started, load.demand_millicores,
-                         current.get("averageUtilization"),
-                         hpa["status"].get("desiredReplicas"), len(kubelet.ready_pods())))
+                         current.get("averageUtilization"), hpa["status"].get("desiredReplicas"),
+                         len(cluster.ready_pods("default", "app=web"))))
         if step % 2:
             live.update(plot_timeline(timeline))
 
@@ -219,11 +212,28 @@ print(f"after 8 s of load: {timeline[-1][4]} ready Pods, utilisation {timeline[-
 
 # %% [markdown]
 # While the load runs, `kubectl` sees what the HPA sees: `kubectl top pods` reads the
-# `metrics.k8s.io` API our metrics publisher serves, and `kubectl get hpa` the HPA's status.
+# `metrics.k8s.io` API our metrics-server fills, `kubectl get hpa` the HPA's status, and
+# `-o wide` shows the scheduler spread the new Pods over both nodes.
 
 # %%
-kubectl("top", "pods")
-kubectl("get", "hpa")
+print(cluster.kubectl("top", "pods"))
+print(cluster.kubectl("get", "hpa"))
+print(cluster.kubectl("get", "pods", "-o", "wide"))
+
+# %% [markdown]
+# Where those numbers come from: each kubelet's **Summary API**. metrics-server finds the
+# kubelet from the Node object (its `InternalIP` and `daemonEndpoints.kubeletEndpoint.Port`),
+# reads a cumulative counter, `usageCoreNanoSeconds` — CPU time used since the container
+# started — and divides the difference between two scrapes by the time between them.
+
+# %%
+from fromscratch.autoscaling.metrics_server import fetch_summary, kubelet_summary_url
+from fromscratch.controllers.client import NODES
+
+node = ResourceClient(cluster.api, NODES).get("", "node-1")
+print(kubelet_summary_url(node))
+for pod in fetch_summary(kubelet_summary_url(node), timeout=5)["pods"]:
+    print(pod["podRef"]["name"], json.dumps(pod["containers"][0]["cpu"]))
 
 # %% [markdown]
 # Now the load goes away. Utilisation drops to zero at once, but the replicas stay for the
@@ -235,7 +245,7 @@ kubectl("get", "hpa")
 slider.value = 0
 live = display(display_id=True)
 observe(9, timeline, started, live)
-kubectl("describe", "hpa", "web")
+print(cluster.kubectl("describe", "hpa", "web"))
 
 # %% [markdown]
 # The whole run in one picture: demand, measured utilisation and replicas.
@@ -251,12 +261,12 @@ plot_timeline(timeline)
 # says why.
 
 # %%
-deployments.create("default", burner_deployment("norequests", cpu_request=None))
-kubectl("autoscale", "deployment", "norequests", "--cpu=50%", "--max=5")
+cluster.apply(json.dumps(burner_deployment("norequests", cpu_request=None, port_dir=autoscaling.port_dir)))
+print(cluster.kubectl("autoscale", "deployment", "norequests", "--cpu-percent=50", "--max=5"))
 condition = None
-for _ in range(40):  # until the Pod has been measured once (metrics need two samples)
+for _ in range(60):  # until the Pod has been measured (metrics need two scrapes)
     time.sleep(0.25)
-    conditions = hpas.get("default", "norequests")["status"].get("conditions") or []
+    conditions = hpas.get("default", "norequests").get("status", {}).get("conditions") or []
     condition = next((c for c in conditions if c["type"] == "ScalingActive"), None)
     if condition and "missing request" in condition["message"]:
         break
@@ -264,16 +274,13 @@ print(condition["status"], condition["reason"])
 print(condition["message"])
 
 # %% [markdown]
-# Everything we started stops here: the load generator, the processes (and their cgroups), the
-# controllers and the API server.
+# Everything we started stops here: the load generator, metrics-server and the HPA controller,
+# then the cluster — its kubelets end their Pods' processes on the way out.
 
 # %%
-load.stop()
-manager.stop()
-publisher.stop()
-kubelet.stop()
-server.close()
-print("stopped; Pods still running:", len(kubelet.running))
+autoscaling.stop()
+cluster.stop()
+print(cluster)
 
 # %% [markdown]
 # ## 4. An hour in virtual time: `behavior`, side by side
