@@ -4,9 +4,9 @@ The course's API server or a real cluster — whatever the kubeconfig points at:
 
     python -m fromscratch.controllers --kubeconfig ~/.kube/config --namespace demo
 
-Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob, Endpoints
-and garbage-collector controllers until interrupted.  Against a real cluster, use
-a namespace of your own (and stop its own kube-controller-manager from fighting
+Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob, Endpoints,
+garbage-collector, node-lifecycle and taint-eviction controllers until interrupted.
+Against a real cluster, use a namespace of your own (and stop its own kube-controller-manager from fighting
 over it only in a cluster you own): both would reconcile the same objects.
 """
 
@@ -26,12 +26,14 @@ from fromscratch.controllers.deployment import DeploymentController
 from fromscratch.controllers.endpoints import EndpointsController
 from fromscratch.controllers.garbagecollector import GarbageCollector
 from fromscratch.controllers.job import JobController
+from fromscratch.controllers.nodelifecycle import NodeLifecycleController
 from fromscratch.controllers.replicaset import ReplicaSetController
 from fromscratch.controllers.statefulset import StatefulSetController
+from fromscratch.controllers.taint_eviction import TaintEvictionController
 
 ALL = {c.name: c for c in (ReplicaSetController, DeploymentController, StatefulSetController,
                            DaemonSetController, JobController, CronJobController, EndpointsController,
-                           GarbageCollector)}
+                           GarbageCollector, NodeLifecycleController, TaintEvictionController)}
 
 
 def main(argv: list[str] | None = None) -> int:
