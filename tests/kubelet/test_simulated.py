@@ -111,3 +111,29 @@ def test_many_kubelets_share_one_pod_watch(api, ns, kubelets):
     nodes = ResourceClient(api, NODES).list()["items"]
     assert {n["metadata"]["name"] for n in nodes} >= set(names)
     assert len(source.informer._threads) > 0  # one watch for all of them
+
+
+def test_failing_liveness_probe_restarts_container_and_records_unhealthy(api, ns, node_name,
+                                                                         kubelets):
+    # liveness fails 3 times (failureThreshold) -> Killing, restart; Unhealthy events in the API
+    from fromscratch.controllers.client import EVENTS
+
+    clock = FakeClock()
+    kubelet = _sim_kubelet(api, node_name, kubelets, clock)
+    pods = ResourceClient(api, PODS)
+    probe = {"exec": {"command": ["false"]}, "periodSeconds": 5, "failureThreshold": 3}
+    pods.create(ns, pod_manifest("sick", node_name, ["sleep", "infinity"],
+                                 container={"livenessProbe": probe},
+                                 terminationGracePeriodSeconds=1))
+    wait_for(lambda: _seen(kubelet, 1))
+    for _ in range(40):  # 40 virtual seconds, one sync per second
+        kubelet.sync_once()
+        clock.advance(1)
+    kubelet.sync_once()
+    status = pods.get(ns, "sick")["status"]["containerStatuses"][0]
+    assert status["restartCount"] >= 1
+    assert status["lastState"]["terminated"]["exitCode"] == 137  # SIGKILL after the grace period
+    kubelet.recorder.flush()
+    reasons = {e["reason"] for e in ResourceClient(api, EVENTS).list(
+        ns, field_selector="involvedObject.name=sick")["items"]}
+    assert {"Unhealthy", "Killing", "Started"} <= reasons

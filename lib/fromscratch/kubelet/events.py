@@ -25,13 +25,18 @@ SKIPPED = {"Scheduled"}  # the scheduler reports scheduling, not the kubelet
 
 
 class KubeletRecorder(EventRecorder):
-    """An :class:`EventRecorder` that also names the node in ``source.host``."""
+    """An :class:`EventRecorder` that names the node in ``source.host``.
 
-    def __init__(self, api_client: Any, node_name: str, *, clock: Any) -> None:
+    One recorder (one writer thread) can serve many in-process kubelets: each
+    event names its own node.
+    """
+
+    def __init__(self, api_client: Any, node_name: str = "", *, clock: Any) -> None:
         super().__init__(api_client, "kubelet", clock=clock)
         self.node_name = node_name
 
-    def pod_event(self, pod: Obj, type_: str, reason: str, message: str, container: str = "") -> None:
+    def pod_event(self, pod: Obj, type_: str, reason: str, message: str, container: str = "",
+                  *, host: str = "") -> None:
         stamp = rfc3339(self.clock.wall())
         involved = involved_object(pod)
         if container:
@@ -43,8 +48,8 @@ class KubeletRecorder(EventRecorder):
                 "metadata": {"generateName": f"{involved.get('name', 'pod')}.",
                              "namespace": involved.get("namespace", "default")},
                 "involvedObject": involved, "reason": reason, "message": message, "type": type_,
-                "source": {"component": "kubelet", "host": self.node_name},
-                "reportingComponent": "kubelet", "reportingInstance": self.node_name,
+                "source": {"component": "kubelet", "host": host or self.node_name},
+                "reportingComponent": "kubelet", "reportingInstance": host or self.node_name,
                 "firstTimestamp": stamp, "lastTimestamp": stamp, "count": 1}
         self._ensure_started()
         try:
@@ -53,7 +58,8 @@ class KubeletRecorder(EventRecorder):
             self.dropped += 1
 
 
-def forward(recorder: KubeletRecorder | None, pod: Obj, runtime_pod: Any, sent: int) -> int:
+def forward(recorder: KubeletRecorder | None, pod: Obj, runtime_pod: Any, sent: int,
+            host: str = "") -> int:
     """Record the runtime's events after the first ``sent``; returns the new count."""
     events = runtime_pod.events
     if recorder is None:
@@ -67,7 +73,9 @@ def forward(recorder: KubeletRecorder | None, pod: Obj, runtime_pod: Any, sent: 
                                                        *runtime_pod.spec["containers"]]
                           if c["name"] == container), "")
             recorder.pod_event(pod, "Normal", "Pulled",
-                               f'Container image "{image}" already present on machine', container)
-            recorder.pod_event(pod, "Normal", "Created", f"Created container {container}", container)
-        recorder.pod_event(pod, entry["type"], entry["reason"], entry["message"], container)
+                               f'Container image "{image}" already present on machine', container,
+                               host=host)
+            recorder.pod_event(pod, "Normal", "Created", f"Created container {container}", container,
+                               host=host)
+        recorder.pod_event(pod, entry["type"], entry["reason"], entry["message"], container, host=host)
     return len(events)

@@ -26,6 +26,8 @@ share the node's loopback or have none), no kubelet authentication.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -57,10 +59,29 @@ class Kubelet:
                  sync_seconds: float | None = None, root_dir: str | Path | None = None,
                  threads: bool = True, pod_source: PodSource | None = None,
                  recorder: KubeletRecorder | None | bool = True) -> None:
-        if runtime is None:
-            from fromscratch.runtime.runtimes import default_runtime
+        """See the module docstring; the less obvious arguments:
 
-            runtime = default_runtime()
+        ``capacity``: default this machine's (cpu, memory, ephemeral-storage) and 110 Pods;
+        ``allocatable``: default = capacity.  ``status_seconds``: how often an unchanged
+        Node status is written (the Lease is the heartbeat).  ``root_dir``: where Pod
+        volumes live (default: a temporary directory removed by :meth:`stop`).
+        ``threads=False``: no threads, the caller calls :meth:`sync_once`.
+        ``pod_source``: a :class:`~fromscratch.kubelet.podsource.SharedPodSource` for many
+        kubelets in one process.  ``recorder``: True — events through a recorder of its own;
+        a :class:`~fromscratch.kubelet.events.KubeletRecorder` — share that one; None — no events.
+        ``runtime``: default the best this host allows; when the kubelet makes an isolated
+        runtime itself, its cgroups go under ``fromscratch/kubelet-<pid>``, removed by :meth:`stop`.
+        """
+        self._cgroup_root: str | None = None
+        if runtime is None:
+            from fromscratch import host
+            from fromscratch.runtime.runtimes import IsolatedRuntime, default_runtime
+
+            if host.mode() == "real":
+                self._cgroup_root = f"fromscratch/kubelet-{os.getpid()}"
+                runtime = IsolatedRuntime(cgroup_root=self._cgroup_root)
+            else:
+                runtime = default_runtime()
         self.api_client, self.node_name, self.runtime = api_client, node_name, runtime
         self.clock = runtime.clock
         self.virtual = bool(getattr(self.clock, "virtual", False))
@@ -77,6 +98,7 @@ class Kubelet:
         self._own_root = root_dir is None
         self.root_dir = Path(root_dir) if root_dir is not None else \
             Path(tempfile.mkdtemp(prefix=f"fromscratch-kubelet-{node_name}-"))
+        self._own_recorder = recorder is True
         if recorder is True:
             recorder = KubeletRecorder(api_client, node_name, clock=WallClock(self.clock))
         self.recorder: KubeletRecorder | None = recorder or None
@@ -135,10 +157,12 @@ class Kubelet:
             self.server.remove(self)
         if self.recorder is not None:
             self.recorder.flush()
+            if self._own_recorder:
+                self.recorder.stop()
         if self._own_root:
-            import shutil
-
             shutil.rmtree(self.root_dir, ignore_errors=True)
+        if self._cgroup_root is not None:
+            remove_empty_cgroup_root(self._cgroup_root)
         self.started = False
 
     def __enter__(self) -> Kubelet:
@@ -204,3 +228,13 @@ class Kubelet:
 
     def __repr__(self) -> str:
         return f"<Kubelet {self.node_name} {self.runtime.name} pods={len(self.pods())}>"
+
+
+def remove_empty_cgroup_root(root: str) -> None:
+    """rmdir ``root`` in every cgroup hierarchy where it exists and is empty (never anything else)."""
+    base = Path("/sys/fs/cgroup")
+    for directory in [base / root, *base.glob(f"*/{root}")]:
+        try:
+            directory.rmdir()
+        except OSError:
+            pass  # absent, or still holding a group: leave it

@@ -244,11 +244,11 @@ class PodWorkers:
     def _forward_events(self, worker: PodWorker, target: Obj | None = None) -> None:
         assert worker.runtime_pod is not None
         worker.events_sent = events.forward(self.recorder, target or worker.api_pod,
-                                            worker.runtime_pod, worker.events_sent)
+                                            worker.runtime_pod, worker.events_sent, self.node_name)
 
     def _event(self, worker: PodWorker, type_: str, reason: str, message: str) -> None:
         if self.recorder is not None:
-            self.recorder.pod_event(worker.api_pod, type_, reason, message)
+            self.recorder.pod_event(worker.api_pod, type_, reason, message, host=self.node_name)
 
     # --- the end ------------------------------------------------------------------------------------
     def terminate_all(self) -> None:
