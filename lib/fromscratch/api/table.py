@@ -107,10 +107,28 @@ def _ports(svc: Obj) -> str:
 
 
 def _node_status(node: Obj) -> str:
+    """``Ready``, ``NotReady`` or ``Unknown``, plus ``,SchedulingDisabled`` when cordoned."""
+    status = "Unknown"
     for condition in _get(node, "status.conditions", []):
         if condition.get("type") == "Ready":
-            return "Ready" if condition.get("status") == "True" else "NotReady"
-    return "Unknown"
+            status = {"True": "Ready", "False": "NotReady"}.get(condition.get("status"), "Unknown")
+    return status + (",SchedulingDisabled" if _get(node, "spec.unschedulable", False) else "")
+
+
+def _node_roles(node: Obj) -> str:
+    """Roles from ``node-role.kubernetes.io/<role>`` labels (and ``kubernetes.io/role``)."""
+    labels = _get(node, "metadata.labels", {}) or {}
+    roles = sorted({key.split("/", 1)[1] for key in labels
+                    if key.startswith("node-role.kubernetes.io/") and key.split("/", 1)[1]}
+                   | ({labels["kubernetes.io/role"]} if labels.get("kubernetes.io/role") else set()))
+    return ",".join(roles) or "<none>"
+
+
+def _node_address(kind: str) -> Callable[[Obj], str]:
+    def cell(node: Obj) -> str:
+        return next((a.get("address", "") for a in _get(node, "status.addresses", []) or []
+                     if a.get("type") == kind), "<none>")
+    return cell
 
 
 def _job_status(job: Obj) -> str:
@@ -152,14 +170,32 @@ def _hpa_targets(obj: Obj) -> str:
 
 
 STR, INT = "string", "integer"
+AGE: Column = ("Age", STR, 0, lambda o: None)  # filled in by to_table; last unless placed
+
+
+def _readiness_gates(pod: Obj) -> str:
+    gates = _get(pod, "spec.readinessGates", []) or []
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in _get(pod, "status.conditions", []) or [] if c.get("status") == "True"}
+    return f"{sum(g.get('conditionType') in true for g in gates)}/{len(gates)}"
 COLUMNS: dict[tuple[str, str], list[Column]] = {
     ("", "Pod"): [("Ready", STR, 0, _pod_ready), ("Status", STR, 0, _pod_status),
-                  ("Restarts", INT, 0, _restarts),
+                  ("Restarts", INT, 0, _restarts), AGE,
                   ("IP", STR, 1, lambda o: _get(o, "status.podIP", "<none>")),
-                  ("Node", STR, 1, lambda o: _get(o, "spec.nodeName", "<none>"))],
+                  ("Node", STR, 1, lambda o: _get(o, "spec.nodeName", "<none>")),
+                  ("Nominated Node", STR, 1, lambda o: _get(o, "status.nominatedNodeName", "<none>")),
+                  ("Readiness Gates", STR, 1, _readiness_gates)],
     ("", "Namespace"): [("Status", STR, 0, lambda o: _get(o, "status.phase", ""))],
-    ("", "Node"): [("Status", STR, 0, _node_status),
-                   ("Version", STR, 0, lambda o: _get(o, "status.nodeInfo.kubeletVersion", ""))],
+    ("", "Node"): [("Status", STR, 0, _node_status), ("Roles", STR, 0, _node_roles), AGE,
+                   ("Version", STR, 0, lambda o: _get(o, "status.nodeInfo.kubeletVersion", "")),
+                   ("Internal-IP", STR, 1, _node_address("InternalIP")),
+                   ("External-IP", STR, 1, _node_address("ExternalIP")),
+                   ("OS-Image", STR, 1, lambda o: _get(o, "status.nodeInfo.osImage", "<unknown>")),
+                   ("Kernel-Version", STR, 1,
+                    lambda o: _get(o, "status.nodeInfo.kernelVersion", "<unknown>")),
+                   ("Container-Runtime", STR, 1,
+                    lambda o: _get(o, "status.nodeInfo.containerRuntimeVersion", "<unknown>"))],
     ("", "Service"): [("Type", STR, 0, lambda o: _get(o, "spec.type", "")),
                       ("Cluster-IP", STR, 0, lambda o: _get(o, "spec.clusterIP", "<none>")),
                       ("External-IP", STR, 0, lambda o: "<none>"), ("Port(s)", STR, 0, _ports),
@@ -225,7 +261,7 @@ def _custom_columns(kind: Kind) -> list[Column]:
 def columns_for(kind: Kind) -> list[Column]:
     name: Column = ("Name", STR, 0, lambda o: _get(o, "metadata.name", ""))
     columns = _custom_columns(kind) if kind.custom else COLUMNS.get((kind.group, kind.kind), [])
-    return [name] + columns + [("Age", STR, 0, lambda o: None)]
+    return [name] + columns + ([] if AGE in columns else [AGE])
 
 
 def partial_metadata(obj: Obj) -> Obj:
