@@ -59,6 +59,8 @@ def test_deleting_mirror_pod_recreates_it_and_keeps_static_pod_running(api, node
     again = wait_for(lambda: (m := _get(pods, name)) and m["metadata"]["uid"] != first["metadata"]["uid"]
                      and not m["metadata"].get("deletionTimestamp") and m)
     assert again["metadata"]["annotations"]["kubernetes.io/config.mirror"]
+    # the new mirror gets the static Pod's status too
+    wait_for(lambda: ((_get(pods, name) or {}).get("status") or {}).get("phase") == "Running")
     assert kubelet.pods()[f"default/{name}"].run_of("web").handle.process.pid == pid
 
 

@@ -60,7 +60,8 @@ class PodWorker:
     waiting: tuple[str, str] | None = None  # (reason, message): Pending, retried
     retry_at: float = 0.0
     terminating: bool = False
-    written: Obj | None = None  # the status last written
+    written: Obj | None = None  # the status last written ...
+    written_to: str = ""  # ... to the object with this uid (a mirror Pod may be recreated)
     events_sent: int = 0
 
     @property
@@ -216,7 +217,9 @@ class PodWorkers:
             self._forward_events(worker, target)
         if target is None or target["metadata"].get("deletionTimestamp") and worker.static:
             return
-        previous = worker.written if worker.written is not None else target.get("status")
+        uid = target["metadata"].get("uid", "")
+        previous = worker.written if worker.written is not None and worker.written_to == uid \
+            else target.get("status")
         wanted = self.desired_status(worker, previous)
         if wanted is None or status.comparable(wanted) == status.comparable(previous):
             return
@@ -236,7 +239,7 @@ class PodWorkers:
                 if body["metadata"].get("uid") != meta.get("uid"):
                     return
                 body["status"] = wanted
-        worker.written = wanted
+        worker.written, worker.written_to = wanted, uid
         self.status_writes += 1
         if not worker.static:
             worker.api_pod = _newer(worker.api_pod, written)

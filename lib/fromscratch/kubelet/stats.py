@@ -27,6 +27,7 @@ by the time between them, so it needs two samples (taken at most every
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fromscratch.api.quantity import cpu_millicores, memory_bytes
@@ -81,6 +82,7 @@ class StatsProvider:
         self._last = -1e18
         self._node: list[tuple[float, int, int]] = []
         self._sim_node_cpu = self._sim_pods_cpu = 0
+        self._lock = threading.Lock()  # the sync thread and HTTP requests both sample
 
     def container_usage(self, pod: Any, name: str) -> tuple[int, int]:
         """(cumulative cpu ns, working-set bytes) of one container now."""
@@ -116,6 +118,10 @@ class StatsProvider:
         return int(total), memory
 
     def maybe_sample(self, force: bool = False) -> None:
+        with self._lock:
+            self._sample(force)
+
+    def _sample(self, force: bool) -> None:
         now = self.clock.now()
         if not force and now - self._last < SAMPLE_SECONDS:
             return

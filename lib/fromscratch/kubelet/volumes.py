@@ -17,7 +17,7 @@ ServiceAccount admission plugin of the API server gives each Pod a volume
 downward API.  The kubelet asks the TokenRequest API
 (``POST …/serviceaccounts/<sa>/token``) for a token with the source's audience
 and ``expirationSeconds``, writes the three files, and rotates the token once
-80 % of its lifetime has passed, as upstream does.
+80 % of its lifetime (or 24 hours) has passed, as upstream does.
 
 Simplified: a ``persistentVolumeClaim`` is a directory of this node that lives
 as long as the claim's name (no PersistentVolume binding, no storage classes);
@@ -45,7 +45,8 @@ CONFIGMAPS = Resource("", "v1", "configmaps", "ConfigMap")
 SECRETS = Resource("", "v1", "secrets", "Secret")
 PVCS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
 DEFAULT_TOKEN_SECONDS = 3600  # the API's default for a serviceAccountToken source
-ROTATE_AT = 0.8  # rotate a token once 80 % of its lifetime has passed
+ROTATE_AT = 0.8  # rotate a token once 80 % of its lifetime has passed ...
+MAX_TOKEN_AGE = 24 * 3600  # ... or once it is a day old
 _FIELDS = ("metadata.name", "metadata.namespace", "metadata.uid", "metadata.labels",
            "metadata.annotations", "spec.nodeName", "spec.serviceAccountName")
 
@@ -201,7 +202,8 @@ class VolumeManager:
                 raise VolumeError(f'serviceaccount "{account}" not found', retry=True) from None
             raise
         self.tokens_issued += 1
-        return answer["status"]["token"], self.wall() + ROTATE_AT * seconds
+        # rotate past 80 % of the lifetime, or at 24 h at the latest (ServiceAccountTokenProjection)
+        return answer["status"]["token"], self.wall() + min(ROTATE_AT * seconds, MAX_TOKEN_AGE)
 
     def _get(self, client: ResourceClient, pod: Obj, name: str, optional: bool) -> Obj | None:
         try:
