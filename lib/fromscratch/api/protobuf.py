@@ -1,158 +1,39 @@
-"""Read the protobuf request bodies that kubectl's typed clients send, for a few simple kinds.
+"""Read the protobuf request bodies that kubectl's typed clients send.
 
 client-go's typed clients encode built-in objects as Kubernetes protobuf
 (``Content-Type: application/vnd.kubernetes.protobuf``), so ``kubectl create
-namespace``, ``create configmap``, ``create secret``, ``create serviceaccount``,
-``create token``, ``create pdb``, ``autoscale``, ``drain`` (its Evictions), ``auth can-i``
-and ``auth whoami`` send protobuf, not JSON.  The format, from
+namespace``, ``create configmap|secret|serviceaccount|token``, ``create
+deployment|job|cronjob``, ``create service``, ``create quota``, ``create
+priorityclass``, ``create pdb``, ``create role…``, ``expose``, ``autoscale``,
+``drain`` (its Evictions), ``auth can-i`` and ``auth whoami`` send protobuf, not
+JSON (``kubectl run`` and ``create -f`` send JSON).  The format, from
 ``k8s.io/apimachinery/pkg/runtime/serializer/protobuf``: the four bytes
 ``k8s\\x00``, then a ``runtime.Unknown`` message holding the ``TypeMeta``
 (apiVersion, kind) and the object's own message in ``raw``.
 
 This module decodes the protobuf wire format (varints, length-delimited
-fields) with hand-written field tables for those kinds, taken from the
-``generated.proto`` files of ``k8s.io/api``.  Fields not in a table are
+fields) with the hand-written field tables of ``protobuf_messages.py``, taken
+from the ``generated.proto`` files of ``k8s.io/api``, and gives back the object
+the JSON encoding of the same Go struct would hold: zero values of
+``omitempty`` fields are dropped (Go's protobuf encoder writes them, its JSON
+encoder does not), embedded structs are inlined.  Fields not in a table are
 skipped, as protobuf readers do.
 
-Simplified: only the kinds above (any other kind is ``415`` with a message
-saying so); we never *answer* in protobuf — clients that send it also accept
-JSON, and JSON is what they get.
+Simplified: only the kinds in ``KINDS`` (any other kind is ``415`` with a
+message saying so); we never *answer* in protobuf — clients that send it also
+accept JSON, and JSON is what they get.
 """
 
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from fromscratch.api import errors
+from fromscratch.api.protobuf_messages import KINDS, MESSAGES
 
 MAGIC = b"k8s\x00"
-Fields = dict[int, tuple[str, str]]  # field number -> (JSON name, type)
-
-# type names: "string", "bytes", "int", "bool", "quantity", "[]T" (repeated), "map" / "bytesmap",
-# or a message
-MESSAGES: dict[str, Fields] = {
-    "Unknown": {1: ("typeMeta", "TypeMeta"), 2: ("raw", "bytes"),
-                3: ("contentEncoding", "string"), 4: ("contentType", "string")},
-    "TypeMeta": {1: ("apiVersion", "string"), 2: ("kind", "string")},
-    "ObjectMeta": {1: ("name", "string"), 2: ("generateName", "string"),
-                   3: ("namespace", "string"), 5: ("uid", "string"),
-                   6: ("resourceVersion", "string"), 7: ("generation", "int"),
-                   11: ("labels", "map"), 12: ("annotations", "map"),
-                   13: ("ownerReferences", "[]OwnerReference"), 14: ("finalizers", "[]string")},
-    "OwnerReference": {1: ("kind", "string"), 3: ("name", "string"), 4: ("uid", "string"),
-                       5: ("apiVersion", "string"), 6: ("controller", "bool"),
-                       7: ("blockOwnerDeletion", "bool")},
-    "Namespace": {1: ("metadata", "ObjectMeta"), 2: ("spec", "NamespaceSpec")},
-    "NamespaceSpec": {1: ("finalizers", "[]string")},
-    "ConfigMap": {1: ("metadata", "ObjectMeta"), 2: ("data", "map"),
-                  3: ("binaryData", "bytesmap"), 4: ("immutable", "bool")},
-    "Secret": {1: ("metadata", "ObjectMeta"), 2: ("data", "bytesmap"), 3: ("type", "string"),
-               4: ("stringData", "map"), 5: ("immutable", "bool")},
-    "ServiceAccount": {1: ("metadata", "ObjectMeta"),
-                       4: ("automountServiceAccountToken", "bool")},
-    "TokenRequest": {1: ("metadata", "ObjectMeta"), 2: ("spec", "TokenRequestSpec")},
-    "TokenRequestSpec": {1: ("audiences", "[]string"), 4: ("expirationSeconds", "int")},
-    "SelfSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                2: ("spec", "SelfSubjectAccessReviewSpec")},
-    "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                    2: ("nonResourceAttributes", "NonResourceAttributes")},
-    "SubjectAccessReview": {1: ("metadata", "ObjectMeta"), 2: ("spec", "SubjectAccessReviewSpec")},
-    "SubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
-                                2: ("nonResourceAttributes", "NonResourceAttributes"),
-                                3: ("user", "string"), 4: ("groups", "[]string"),
-                                6: ("uid", "string")},
-    "ResourceAttributes": {1: ("namespace", "string"), 2: ("verb", "string"),
-                           3: ("group", "string"), 4: ("version", "string"),
-                           5: ("resource", "string"), 6: ("subresource", "string"),
-                           7: ("name", "string")},
-    "NonResourceAttributes": {1: ("path", "string"), 2: ("verb", "string")},
-    "SelfSubjectReview": {1: ("metadata", "ObjectMeta")},
-    # HorizontalPodAutoscaler, autoscaling/v1 and v2 (kubectl autoscale)
-    "CrossVersionObjectReference": {1: ("kind", "string"), 2: ("name", "string"),
-                                    3: ("apiVersion", "string")},
-    "HorizontalPodAutoscalerV1": {1: ("metadata", "ObjectMeta"),
-                                  2: ("spec", "HorizontalPodAutoscalerSpecV1")},
-    "HorizontalPodAutoscalerSpecV1": {1: ("scaleTargetRef", "CrossVersionObjectReference"),
-                                      2: ("minReplicas", "int"), 3: ("maxReplicas", "int"),
-                                      4: ("targetCPUUtilizationPercentage", "int")},
-    "HorizontalPodAutoscalerV2": {1: ("metadata", "ObjectMeta"),
-                                  2: ("spec", "HorizontalPodAutoscalerSpecV2")},
-    "HorizontalPodAutoscalerSpecV2": {1: ("scaleTargetRef", "CrossVersionObjectReference"),
-                                      2: ("minReplicas", "int"), 3: ("maxReplicas", "int"),
-                                      4: ("metrics", "[]MetricSpec"),
-                                      5: ("behavior", "HorizontalPodAutoscalerBehavior")},
-    "MetricSpec": {1: ("type", "string"), 4: ("resource", "ResourceMetricSource"),
-                   7: ("containerResource", "ContainerResourceMetricSource")},
-    "ResourceMetricSource": {1: ("name", "string"), 2: ("target", "MetricTarget")},
-    "ContainerResourceMetricSource": {1: ("name", "string"), 2: ("target", "MetricTarget"),
-                                      3: ("container", "string")},
-    "MetricTarget": {1: ("type", "string"), 2: ("value", "quantity"),
-                     3: ("averageValue", "quantity"), 4: ("averageUtilization", "int")},
-    "HorizontalPodAutoscalerBehavior": {1: ("scaleUp", "HPAScalingRules"),
-                                        2: ("scaleDown", "HPAScalingRules")},
-    "HPAScalingRules": {1: ("selectPolicy", "string"), 2: ("policies", "[]HPAScalingPolicy"),
-                        3: ("stabilizationWindowSeconds", "int")},
-    "HPAScalingPolicy": {1: ("type", "string"), 2: ("value", "int"), 3: ("periodSeconds", "int")},
-    # RBAC (kubectl create role/clusterrole/rolebinding/clusterrolebinding), k8s.io/api/rbac/v1
-    "PolicyRule": {1: ("verbs", "[]string"), 2: ("apiGroups", "[]string"),
-                   3: ("resources", "[]string"), 4: ("resourceNames", "[]string"),
-                   5: ("nonResourceURLs", "[]string")},
-    "Role": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule")},
-    "ClusterRole": {1: ("metadata", "ObjectMeta"), 2: ("rules", "[]PolicyRule"),
-                    3: ("aggregationRule", "AggregationRule")},
-    "AggregationRule": {1: ("clusterRoleSelectors", "[]LabelSelector")},
-    "LabelSelector": {1: ("matchLabels", "map"),
-                      2: ("matchExpressions", "[]LabelSelectorRequirement")},
-    "LabelSelectorRequirement": {1: ("key", "string"), 2: ("operator", "string"),
-                                 3: ("values", "[]string")},
-    "RoleBinding": {1: ("metadata", "ObjectMeta"), 2: ("subjects", "[]Subject"),
-                    3: ("roleRef", "RoleRef")},
-    "Subject": {1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"),
-                4: ("namespace", "string")},
-    "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
-    # the reviews behind kubectl auth can-i --list, and the namespaced access review
-    "SelfSubjectRulesReview": {1: ("metadata", "ObjectMeta"),
-                               2: ("spec", "SelfSubjectRulesReviewSpec")},
-    "SelfSubjectRulesReviewSpec": {1: ("namespace", "string")},
-    "LocalSubjectAccessReview": {1: ("metadata", "ObjectMeta"),
-                                 2: ("spec", "SubjectAccessReviewSpec")},
-    # kubectl drain (policy/v1 Eviction) and kubectl create pdb, k8s.io/api/policy/v1
-    "Eviction": {1: ("metadata", "ObjectMeta"), 2: ("deleteOptions", "DeleteOptions")},
-    "DeleteOptions": {1: ("gracePeriodSeconds", "int"), 2: ("preconditions", "Preconditions"),
-                      3: ("orphanDependents", "bool"), 4: ("propagationPolicy", "string"),
-                      5: ("dryRun", "[]string")},
-    "Preconditions": {1: ("uid", "string"), 2: ("resourceVersion", "string")},
-    "PodDisruptionBudget": {1: ("metadata", "ObjectMeta"),
-                            2: ("spec", "PodDisruptionBudgetSpec")},
-    "PodDisruptionBudgetSpec": {1: ("minAvailable", "intorstring"),
-                                2: ("selector", "LabelSelector"),
-                                3: ("maxUnavailable", "intorstring"),
-                                4: ("unhealthyPodEvictionPolicy", "string")},
-    # core/v1 Binding (a typed client's pods/binding)
-    "Binding": {1: ("metadata", "ObjectMeta"), 2: ("target", "ObjectReference")},
-    "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"),
-                        3: ("name", "string"), 4: ("uid", "string"),
-                        5: ("apiVersion", "string"), 6: ("resourceVersion", "string")},
-}
-# (apiVersion, kind) -> message: the kinds whose protobuf bodies we read
-KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
-         ("v1", "Secret"): "Secret", ("v1", "ServiceAccount"): "ServiceAccount",
-         ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
-         ("authentication.k8s.io/v1", "SelfSubjectReview"): "SelfSubjectReview",
-         ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): "SelfSubjectAccessReview",
-         ("authorization.k8s.io/v1", "SubjectAccessReview"): "SubjectAccessReview",
-         ("autoscaling/v1", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV1",
-         ("autoscaling/v2", "HorizontalPodAutoscaler"): "HorizontalPodAutoscalerV2",
-         ("rbac.authorization.k8s.io/v1", "Role"): "Role",
-         ("rbac.authorization.k8s.io/v1", "ClusterRole"): "ClusterRole",
-         ("rbac.authorization.k8s.io/v1", "RoleBinding"): "RoleBinding",
-         ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): "RoleBinding",
-         ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): "SelfSubjectRulesReview",
-         ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): "LocalSubjectAccessReview",
-         ("policy/v1", "Eviction"): "Eviction", ("policy/v1beta1", "Eviction"): "Eviction",
-         ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
-         ("v1", "Binding"): "Binding"}
 
 
 class WireError(ValueError):
@@ -206,36 +87,76 @@ def _scalar(kind: str, wire: int, value: Any) -> Any:
     return value - (1 << 64) if value >= 1 << 63 else value  # int64 two's complement
 
 
+def _map_entry(kind: str, data: bytes) -> tuple[str, Any]:
+    # a map entry is a message with the key in field 1 and the value in field 2
+    entry = {n: v for n, _, v in fields(data)}
+    key, raw = entry.get(1, b"").decode("utf-8"), entry.get(2, b"")
+    if kind == "bytesmap":
+        return key, base64.b64encode(raw).decode()
+    if kind == "quantitymap":
+        return key, _quantity(raw)
+    return key, raw.decode("utf-8")
+
+
+def _quantity(data: bytes) -> str:
+    # resource.Quantity is a message holding one string; JSON writes just the string
+    return next((v.decode("utf-8") for n, _, v in fields(data) if n == 1), "0")
+
+
+def _int_or_string(data: bytes) -> int | str:
+    # intstr.IntOrString: type 0 -> intVal (field 2), type 1 -> strVal (field 3)
+    parts = {n: v for n, _, v in fields(data)}
+    if parts.get(1) == 1:
+        return parts.get(3, b"").decode("utf-8")
+    return _scalar("int", 0, parts.get(2, 0))
+
+
+def _time(data: bytes) -> str | None:
+    # meta/v1 Time: a Timestamp (seconds 1, nanos 2); the zero time is an empty message
+    parts = {n: v for n, _, v in fields(data)}
+    if not parts:
+        return None
+    seconds = _scalar("int", 0, parts.get(1, 0))
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _value(kind: str, wire: int, value: Any) -> Any:
+    if kind in MESSAGES:
+        return decode_message(kind, value)
+    if kind == "quantity":
+        return _quantity(value)
+    if kind == "intorstring":
+        return _int_or_string(value)
+    if kind == "time":
+        return _time(value)
+    return _scalar(kind, wire, value)
+
+
 def decode_message(name: str, data: bytes) -> dict[str, Any]:
+    """One message as its JSON object, using the table ``MESSAGES[name]``."""
     table, obj = MESSAGES[name], {}
     for number, wire, value in fields(data):
         if number not in table:
             continue  # unknown field: skipped, as protobuf readers do
         json_name, kind = table[number]
-        if kind in ("map", "bytesmap"):
-            entry = {n: v for n, _, v in fields(value)}
-            key = entry.get(1, b"").decode("utf-8")
-            raw = entry.get(2, b"")
-            item = base64.b64encode(raw).decode() if kind == "bytesmap" else raw.decode("utf-8")
+        keep_zero, kind = kind.endswith("*"), kind.rstrip("*")
+        if kind in ("map", "bytesmap", "quantitymap"):
+            key, item = _map_entry(kind, value)
             obj.setdefault(json_name, {})[key] = item
         elif kind.startswith("[]"):
-            element = kind[2:]
-            item = decode_message(element, value) if element in MESSAGES \
-                else _scalar(element, wire, value)
-            obj.setdefault(json_name, []).append(item)
-        elif kind == "quantity":
-            # resource.Quantity is a message holding one string; JSON writes just the string
-            obj[json_name] = next((v.decode("utf-8") for n, _, v in fields(value) if n == 1), "0")
-        elif kind == "intorstring":
-            # intstr.IntOrString: type 0 -> intVal (field 2), type 1 -> strVal (field 3)
-            parts = {n: v for n, _, v in fields(value)}
-            obj[json_name] = parts[3].decode("utf-8") if parts.get(1) == 1 \
-                else _scalar("int", 0, parts.get(2, 0))
-        elif kind in MESSAGES:
-            obj[json_name] = decode_message(kind, value)
+            obj.setdefault(json_name, []).append(_value(kind[2:], wire, value))
+        elif not json_name:
+            obj.update(decode_message(kind, value))  # an embedded struct, inlined in JSON
         else:
-            obj[json_name] = _scalar(kind, wire, value)
+            item = _value(kind, wire, value)
+            # subtle: `0 == False`, so this drops 0, "", false and b"" but never {} or "0"
+            if item is None or (not keep_zero and kind in _SCALARS and not item):
+                continue
+            obj[json_name] = item
     return obj
+
+
+_SCALARS = ("string", "bytes", "int", "bool")
 
 
 def decode(body: bytes) -> dict[str, Any]:
