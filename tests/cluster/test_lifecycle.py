@@ -64,12 +64,12 @@ def test_add_and_remove_nodes():
 def test_isolated_runtime_runs_pods_in_their_own_pid_namespace():
     with Cluster(nodes=1, runtime="isolated") as c:
         c.kubectl("run", "whoami", "--image=busybox", "--restart=Never", "--",
-                  "sh", "-c", "echo pid=$$; sleep 3600")
+                  "sh", "-c", "echo pid=$$$$; sleep 3600")  # $$ escapes $ in a Pod spec
         c.wait_for(lambda: c.ready_pods(), timeout=60, message="the isolated Pod to run")
         out = c.wait_for(lambda: (lambda s: s if "pid=" in s else None)(c.kubectl("logs", "whoami")),
                          timeout=20, message="its output")
         assert out.strip() == "pid=1"  # PID 1 of its own PID namespace
-        cgroup_root = f"fromscratch/cluster-{os.getpid()}"
+        cgroup_root = c._cgroup_root
     leftovers = [str(p) for p in Path("/sys/fs/cgroup").glob(f"*/{cgroup_root}")]
     assert leftovers == []
 

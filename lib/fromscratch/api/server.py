@@ -196,6 +196,8 @@ class APIServer:
         configuration.ssl_ca_cert = str(self.pki.ca_cert)
         configuration.api_key = {"authorization": token or self.token}
         configuration.api_key_prefix = {"authorization": "Bearer"}
+        # informers, controllers and kubelets share one client: more than urllib3's default 10
+        configuration.connection_pool_maxsize = 64
         return client.ApiClient(configuration)
 
     def _service_account_uid(self, namespace: str, name: str) -> str | None:

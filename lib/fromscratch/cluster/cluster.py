@@ -79,6 +79,22 @@ def best_runtime() -> str:
     return {"real": "isolated", "rootless": "process"}.get(host.mode(), "simulated")
 
 
+def remove_empty_cgroups(relative: str, mount: Path = Path("/sys/fs/cgroup")) -> None:
+    """Remove the cgroup directory ``relative`` and everything below it, in every hierarchy
+    (v1 controllers and v2), deepest first; a cgroup that still has processes stays."""
+    for top in mount.glob(f"*/{relative}"):
+        for directory in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+            _rmdir(directory)
+        _rmdir(top)
+
+
+def _rmdir(directory: Path) -> None:
+    try:
+        directory.rmdir()
+    except OSError as err:
+        log.warning("cgroup %s not removed: %s", directory, err.strerror)
+
+
 class Cluster:
     """A whole Kubernetes control plane and ``nodes`` kubelets, started by :meth:`start`."""
 
@@ -110,6 +126,7 @@ class Cluster:
         self.kubelet_server: Any = None
         self.kubelets: dict[str, Any] = {}
         self._started = False
+        self._cgroup_root = f"fromscratch/cluster-{os.getpid()}-{id(self):x}"
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> Cluster:
@@ -176,6 +193,8 @@ class Cluster:
         if self.server is not None:
             self.server.close()
             self.server = None
+        if self.runtime_name == "isolated":
+            remove_empty_cgroups(self._cgroup_root)
         self._started = False
 
     def __enter__(self) -> Cluster:
@@ -193,7 +212,7 @@ class Cluster:
         from fromscratch.runtime import runtimes
 
         if self.runtime_name == "isolated":
-            return runtimes.IsolatedRuntime(cgroup_root=f"fromscratch/cluster-{os.getpid()}/{node}")
+            return runtimes.IsolatedRuntime(cgroup_root=f"{self._cgroup_root}/{node}")
         if self.runtime_name == "process":
             return runtimes.ProcessRuntime()
         return runtimes.SimRuntime(self.clock if self.virtual_time else None)

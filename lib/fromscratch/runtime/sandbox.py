@@ -91,16 +91,19 @@ def container_env(container: Mapping[str, Any], pod_name: str) -> dict[str, str]
 
 
 def container_argv(container: Mapping[str, Any], env: Mapping[str, str],
-                   image_argv: list[str] | None = None) -> list[str]:
-    """``command`` replaces the image's ENTRYPOINT, ``args`` its CMD (both expanded)."""
+                   image_config: Mapping[str, Any] | None = None) -> list[str]:
+    """The container's argv, as Kubernetes documents it: ``command`` replaces the image's
+    ENTRYPOINT (and drops its CMD), ``args`` replaces CMD; ``args`` alone run with the
+    image's ENTRYPOINT.  Without an image config, ``args`` alone are the whole argv."""
     command, args = container.get("command"), container.get("args")
-    if command is None and image_argv is None:
-        if not args:
-            raise SandboxError(f"container {container.get('name')!r} has no command to run")
-        command = []
-    argv = list(command) if command is not None else list(image_argv or [])
-    if args is not None:
-        argv = (list(command) if command is not None else argv[:1]) + list(args)
+    entrypoint = list((image_config or {}).get("Entrypoint") or [])
+    cmd = list((image_config or {}).get("Cmd") or [])
+    if command is not None:
+        argv = list(command) + list(args or [])
+    elif args is not None:
+        argv = entrypoint + list(args)
+    else:
+        argv = entrypoint + cmd
     if not argv:
         raise SandboxError(f"container {container.get('name')!r} has no command to run")
     return [expand(str(a), env) for a in argv]

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from fromscratch.image.argv import config_argv
 from fromscratch.image.base import BASE_REFERENCE, ensure_base_image
 from fromscratch.image.commit import prepare_rootfs
 from fromscratch.image.oci import full_reference
@@ -164,11 +163,7 @@ class IsolatedSandbox:
         image_config = self._image(image)
         env = dict(item.split("=", 1) for item in image_config.get("Env", []))
         env.update(container_env(container, self.name))
-        try:
-            image_argv = config_argv(image_config)
-        except ValueError:
-            image_argv = None
-        argv = container_argv(container, env, image_argv)
+        argv = container_argv(container, env, image_config)
         cwd = container.get("workingDir") or image_config.get("WorkingDir") or "/"
         config = run_request_config({"args": argv, "env": env, "cwd": cwd})
         config["hostname"] = ""
