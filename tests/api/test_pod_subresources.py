@@ -202,6 +202,29 @@ def test_max_unavailable_percentages_round_up(server, api, core, ns):
     assert caught.value.status == 429
 
 
+def test_concurrent_evictions_never_overspend_a_budget(server, api, core, ns):
+    # ten Pods, minAvailable 8, ten evictions at once: exactly two succeed
+    for index in range(10):
+        make_pod(core, ns, f"p{index}", labels={"app": "race"}, phase="Running", ready=True)
+    make_pdb(server, ns, "race", {"app": "race"}, minAvailable=8)
+    codes: list[int] = []
+
+    def evict_one(name: str) -> None:
+        try:
+            post(server.client(), ns, name, "eviction", eviction(name))
+            codes.append(201)
+        except ApiException as err:
+            codes.append(err.status)
+
+    threads = [threading.Thread(target=evict_one, args=(f"p{i}",)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [201, 201] + [429] * 8
+    assert len(core.list_namespaced_pod(ns).items) == 8
+
+
 def test_a_percentage_budget_over_pods_without_a_controller_allows_nothing(server, api, core,
                                                                            ns):
     make_pod(core, ns, "p", labels={"app": "solo"}, phase="Running", ready=True)
@@ -510,3 +533,43 @@ def test_kubectl_cordon_uncordon_and_taint(kubectl, core, ns):
         assert not core.read_node(name).spec.taints
     finally:
         core.delete_node(name)
+
+
+# --- authorization -------------------------------------------------------------------------------
+def test_logs_are_authorized_as_the_pods_log_subresource(server, kubelet_node):
+    from fromscratch.api.rbac import enable_rbac
+    from fromscratch.api.server import APIServer
+
+    rbac_group = "rbac.authorization.k8s.io"
+    with APIServer() as srv:
+        enable_rbac(srv)
+        admin = client.CoreV1Api(srv.client())
+        # the same stand-in kubelet, registered as a node of this second server
+        kubelet = client.CoreV1Api(server.client()).read_node(kubelet_node).status
+        admin.create_node({"metadata": {"name": "logs-node"}})
+        admin.patch_node_status("logs-node", {"status": {
+            "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+            "daemonEndpoints": {"kubeletEndpoint": {
+                "Port": kubelet.daemon_endpoints.kubelet_endpoint.port}}}})
+        admin.create_namespace({"metadata": {"name": "team"}})
+        make_pod(admin, "team", "p", node="logs-node")
+        admin.create_namespaced_service_account("team", {"metadata": {"name": "reader"}})
+        rbac = client.RbacAuthorizationV1Api(srv.client())
+        rbac.create_namespaced_role("team", {"metadata": {"name": "pod-reader"}, "rules": [
+            {"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]})
+        rbac.create_namespaced_role_binding("team", {
+            "metadata": {"name": "reader"},
+            "roleRef": {"apiGroup": rbac_group, "kind": "Role", "name": "pod-reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": "team"}]})
+        token = admin.create_namespaced_service_account_token(
+            "reader", "team", {"spec": {}}).status.token
+        reader = client.CoreV1Api(srv.client(token))
+        assert reader.read_namespaced_pod("p", "team").metadata.name == "p"
+        with pytest.raises(ApiException) as caught:
+            reader.read_namespaced_pod_log("p", "team")
+        assert caught.value.status == 403
+        assert 'cannot get resource "pods/log" in API group "" in the namespace "team"' in \
+            status_of(caught.value)["message"]
+        rbac.patch_namespaced_role("pod-reader", "team", {"rules": [
+            {"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get"]}]})
+        assert reader.read_namespaced_pod_log("p", "team").startswith("main: line 1")

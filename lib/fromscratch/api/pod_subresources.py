@@ -272,10 +272,9 @@ def _spend_budget(registry: Registry, budgets_kind: Kind, pods: Kind, pdb: Obj, 
             status["disruptionsAllowed"], now=rfc3339(now),
             generation=status["observedGeneration"],
             previous=(pdb.get("status") or {}).get("conditions"))]
-        if dry_run and allowed > 0:
-            return False
         try:
-            _write_budget_status(registry, budgets_kind, pdb, status)
+            if not dry_run:  # a dry run changes nothing, not even the budget's status
+                _write_budget_status(registry, budgets_kind, pdb, status)
         except errors.APIError as err:
             if err.reason != "Conflict":
                 raise
