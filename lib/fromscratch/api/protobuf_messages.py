@@ -129,11 +129,17 @@ _SIMPLE: dict[str, Fields] = {
                       5: ("dryRun", "[]string")},
     "Preconditions": {1: ("uid", "string*"), 2: ("resourceVersion", "string*")},
     "PodDisruptionBudget": {1: ("metadata", "ObjectMeta"),
-                            2: ("spec", "PodDisruptionBudgetSpec")},
+                            2: ("spec", "PodDisruptionBudgetSpec"),
+                            3: ("status", "PodDisruptionBudgetStatus")},
     "PodDisruptionBudgetSpec": {1: ("minAvailable", "intorstring"),
                                 2: ("selector", "LabelSelector"),
                                 3: ("maxUnavailable", "intorstring"),
                                 4: ("unhealthyPodEvictionPolicy", "string*")},
+    # a client sends the status too (its counts are JSON fields without omitempty)
+    "PodDisruptionBudgetStatus": {1: ("observedGeneration", "int"),
+                                  3: ("disruptionsAllowed", "int*"),
+                                  4: ("currentHealthy", "int*"), 5: ("desiredHealthy", "int*"),
+                                  6: ("expectedPods", "int*")},
     # core/v1 Binding (a typed client's pods/binding)
     "Binding": {1: ("metadata", "ObjectMeta"), 2: ("target", "ObjectReference")},
     "ObjectReference": {1: ("kind", "string"), 2: ("namespace", "string"),
