@@ -79,6 +79,17 @@ def best_runtime() -> str:
     return {"real": "isolated", "rootless": "process"}.get(host.mode(), "simulated")
 
 
+def configured(cls: type, **options: Any) -> type:
+    """``cls`` with constructor ``options`` built in (the ControllerManager passes only the clock)."""
+    if not options:
+        return cls
+
+    def __init__(self: Any, factory: Any, **kwargs: Any) -> None:
+        cls.__init__(self, factory, **{**options, **kwargs})
+
+    return type(cls.__name__, (cls,), {"__init__": __init__})
+
+
 def remove_empty_cgroups(relative: str, mount: Path = Path("/sys/fs/cgroup")) -> None:
     """Remove the cgroup directory ``relative`` and everything below it, in every hierarchy
     (v1 controllers and v2), deepest first; a cgroup that still has processes stays."""
@@ -102,7 +113,8 @@ class Cluster:
                  control_plane: bool = False, node_capacity: Mapping[str, str] | None = None,
                  controllers: Iterable[str] | None = None, workers: int = 2,
                  heartbeat_seconds: float = 10.0, store: str = "memory",
-                 kubeconfig_path: str | None = None, virtual_time: bool = False) -> None:
+                 kubeconfig_path: str | None = None, virtual_time: bool = False,
+                 node_monitor_grace_period: float = 40.0) -> None:
         runtime = runtime or ("simulated" if virtual_time else best_runtime())
         if runtime not in RUNTIMES:
             raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
@@ -113,6 +125,7 @@ class Cluster:
         self.runtime_name, self.rbac = runtime, rbac
         self.node_capacity = dict(node_capacity or DEFAULT_CAPACITY)
         self.heartbeat_seconds, self.workers = heartbeat_seconds, workers
+        self.node_monitor_grace_period = node_monitor_grace_period
         self.controller_names = list(controllers) if controllers is not None else None
         self._initial_nodes = ([control_plane_node(self.node_capacity)] if control_plane else []) + \
             worker_nodes(nodes, self.node_capacity)
@@ -133,6 +146,7 @@ class Cluster:
         """Start the control plane, then register every node and wait until all are Ready."""
         if self._started:
             return self
+        from fromscratch.api.admission_plugins import enable_admission_plugins
         from fromscratch.api.server import APIServer
         from fromscratch.kubelet import KubeletServer
 
@@ -143,6 +157,9 @@ class Cluster:
                 from fromscratch.api.rbac import enable_rbac
 
                 enable_rbac(self.server)
+            # on by default in kube-apiserver: every Pod gets a ServiceAccount and its token,
+            # and tolerates an unreachable or not-ready node for 300 s
+            enable_admission_plugins(self.server)
             self.api = self.server.client()
             self.kubelet_server = KubeletServer().start()
             self._start_controllers()
@@ -166,8 +183,10 @@ class Cluster:
         if unknown:
             raise ValueError(f"unknown controllers: {', '.join(sorted(unknown))}; "
                              f"choose from {', '.join(ALL)}")
-        self.controllers = ControllerManager(self.api, controllers=[ALL[n] for n in names],
-                                             clock=self.clock)
+        options = {"nodelifecycle": {"node_monitor_grace_period": self.node_monitor_grace_period}}
+        self.controllers = ControllerManager(
+            self.api, controllers=[configured(ALL[n], **options.get(n, {})) for n in names],
+            clock=self.clock)
         self.controllers.start(workers=self.workers)
 
     def _start_scheduler(self) -> None:
@@ -354,7 +373,7 @@ class Cluster:
                 kubelet.sync_once()
             self.settle()
 
-    def settle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:
+    def settle(self, quiet: float = 0.03, timeout: float = 10.0) -> None:
         """Wait until nothing changes in the API for ``quiet`` seconds and every queue is empty."""
         deadline = time.monotonic() + timeout
         last, quiet_since = self.server.store.current_rv(), time.monotonic()
