@@ -2,10 +2,11 @@
 
 N Deployments of 100 replicas each, on N*10 simulated nodes: the API server (its
 own process, as kube-apiserver is), and in this process the ReplicaSet and
-Deployment controllers, the scheduler, and a *simulated kubelet* that marks
-each bound Pod Running and Ready through the status subresource (the real
-kubelet comes with chapter 8; a simulated one runs no containers, so the
-figures are the control plane's alone).
+Deployment controllers, the scheduler, and one real kubelet per node
+(:class:`fromscratch.kubelet.Kubelet` on the *simulated* runtime: it registers
+its Node, renews its Lease, admits each bound Pod, "runs" it without a
+process and writes its status — so the figures are the control plane's and
+the kubelets' API work, not container start-up).
 
 Reported per size: pods/s end to end (from creating the Deployments to the
 last Pod Running), and per component — the ReplicaSet controller creating Pods,
@@ -38,21 +39,22 @@ from pathlib import Path
 from fromscratch.controllers.base import ControllerManager
 from fromscratch.controllers.client import (
     DEPLOYMENTS,
-    NODES,
     PODS,
     Resource,
     ResourceClient,
     api_client_from_kubeconfig,
 )
 from fromscratch.controllers.deployment import DeploymentController
-from fromscratch.controllers.informer import EventHandler, Informer
-from fromscratch.controllers.podutil import format_time
+from fromscratch.controllers.informer import EventHandler
 from fromscratch.controllers.replicaset import ReplicaSetController
-from fromscratch.controllers.workqueue import WorkQueue
+from fromscratch.kubelet import Kubelet, SharedPodSource
+from fromscratch.runtime.clock import FakeClock
+from fromscratch.runtime.runtimes import SimRuntime
 from fromscratch.scheduler.scheduler import Scheduler
 
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 REPLICAS_PER_DEPLOYMENT = 100
+CAPACITY = {"cpu": "32", "memory": "128Gi", "pods": "110"}
 
 
 def free_port() -> int:
@@ -75,61 +77,42 @@ def start_apiserver(workdir: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the API server did not start")
 
 
-class SimulatedKubelet:
-    """Every Pod bound to a node becomes Running and Ready (no containers run)."""
+class SimulatedNodes:
+    """``count`` real kubelets (:class:`fromscratch.kubelet.Kubelet`) on the simulated runtime.
 
-    def __init__(self, api, namespace: str, workers: int = 4) -> None:
-        self.pods = Informer(api, PODS, namespace=namespace)
-        self.client = ResourceClient(api, PODS)
-        self.queue = WorkQueue("kubelet")
-        self.running_at: dict[str, float] = {}
-        self.pods.add_event_handler(EventHandler(on_add=self._seen, on_update=lambda _o, n: self._seen(n)))
-        self._threads = [threading.Thread(target=self._work, daemon=True) for _ in range(workers)]
+    They share one Pod watch and one virtual clock; a driver thread syncs every
+    kubelet once per round and advances the clock one virtual second, as a
+    thousand nodes would each run their sync loop.
+    """
 
-    def _seen(self, pod: dict) -> None:
-        if pod["spec"].get("nodeName") and pod["status"].get("phase") == "Pending":
-            self.queue.add(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}")
+    def __init__(self, api, count: int, prefix: str) -> None:
+        self.clock = FakeClock()
+        self.source = SharedPodSource(api)
+        self.kubelets = [Kubelet(api, f"{prefix}-{i}", SimRuntime(self.clock), capacity=CAPACITY,
+                                 threads=False, pod_source=self.source, recorder=None,
+                                 heartbeat_seconds=10, status_seconds=60) for i in range(count)]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drive, name="simulated-nodes", daemon=True)
 
-    def _work(self) -> None:
-        while True:
-            key, shutdown = self.queue.get()
-            if shutdown:
-                return
-            try:
-                namespace, name = str(key).split("/")
-                pod = self.client.get(namespace, name)
-                pod["status"].update(phase="Running", podIP="10.0.0.1", conditions=[
-                    {"type": "Ready", "status": "True", "lastTransitionTime": format_time(time.time())}])
-                self.client.update_status(pod)
-                self.running_at[str(key)] = time.monotonic()
-                self.queue.forget(key)
-            except Exception:
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+    def start(self) -> float:
+        """Register every node (returns the seconds it took) and start driving them."""
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda k: k.start(), self.kubelets))
+        self._thread.start()
+        return time.monotonic() - started
 
-    def start(self) -> None:
-        self.pods.start()
-        self.pods.wait_for_sync()
-        for thread in self._threads:
-            thread.start()
+    def _drive(self) -> None:
+        while not self._stop.is_set():
+            for kubelet in self.kubelets:
+                kubelet.sync_once()
+            self.clock.advance(1.0)
 
     def stop(self) -> None:
-        self.queue.shutdown()
-        self.pods.stop()
-
-
-def make_nodes(api, count: int, prefix: str) -> None:
-    nodes = ResourceClient(api, NODES)
-
-    def one(i: int) -> None:
-        node = nodes.create("", {"metadata": {"name": f"{prefix}-{i}"}})
-        node["status"] = {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110"},
-                          "capacity": {"cpu": "32", "memory": "128Gi", "pods": "110"}}
-        nodes.update_status(node)
-
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(one, range(count)))
+        self._stop.set()
+        self._thread.join()
+        for kubelet in self.kubelets:
+            kubelet.stop()
 
 
 def raw_create_rate(api, namespace: str, count: int) -> float:
@@ -150,14 +133,15 @@ def run_size(api, pods_total: int) -> dict[str, float]:
     ResourceClient(api, NAMESPACES).create("", {"metadata": {"name": tag}})
     print(f"\n== {pods_total} Pods from {deployments_total} Deployments on {nodes_total} nodes ==",
           flush=True)
-    make_nodes(api, nodes_total, tag)
-    kubelet = SimulatedKubelet(api, tag)
-    kubelet.start()
+    nodes = SimulatedNodes(api, nodes_total, tag)
+    registration = nodes.start()
+    print(f"  {nodes_total} kubelets registered in {registration:.1f} s", flush=True)
     manager = ControllerManager(api, controllers=[ReplicaSetController, DeploymentController],
                                 namespace=tag, resync_period=0)
     scheduler = Scheduler(api)
     created_at: dict[str, float] = {}
     bound_at: dict[str, float] = {}
+    running_at: dict[str, float] = {}
 
     def observe(pod: dict) -> None:
         key = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
@@ -166,6 +150,8 @@ def run_size(api, pods_total: int) -> dict[str, float]:
         created_at.setdefault(key, time.monotonic())
         if pod["spec"].get("nodeName"):
             bound_at.setdefault(key, time.monotonic())
+        if (pod.get("status") or {}).get("phase") == "Running":
+            running_at.setdefault(key, time.monotonic())
 
     scheduler.pods.add_event_handler(EventHandler(on_add=observe, on_update=lambda _o, n: observe(n)))
     manager.start(workers=4)
@@ -180,18 +166,18 @@ def run_size(api, pods_total: int) -> dict[str, float]:
                 {"name": "app", "image": "nginx", "resources": {"requests": {"cpu": "100m",
                                                                             "memory": "64Mi"}}}]}}}})
     last_report = start
-    while len(kubelet.running_at) < pods_total:
+    while len(running_at) < pods_total:
         time.sleep(0.2)
         if time.monotonic() - last_report > 5:
             last_report = time.monotonic()
             print(f"  {time.monotonic() - start:6.1f}s  created {len(created_at):>6}  "
-                  f"bound {len(bound_at):>6}  running {len(kubelet.running_at):>6}", flush=True)
+                  f"bound {len(bound_at):>6}  running {len(running_at):>6}", flush=True)
         if time.monotonic() - start > 1800:
             raise TimeoutError("did not converge within 30 minutes")
     end = time.monotonic()
     scheduler.stop()
     manager.stop()
-    kubelet.stop()
+    nodes.stop()
 
     def rate(times: dict[str, float]) -> float:
         values = sorted(times.values())
@@ -199,7 +185,7 @@ def run_size(api, pods_total: int) -> dict[str, float]:
 
     result = {"pods": pods_total, "seconds": end - start, "end_to_end": pods_total / (end - start),
               "replicaset_creates": rate(created_at), "scheduler_binds": rate(bound_at),
-              "kubelet_running": rate(kubelet.running_at)}
+              "kubelet_running": rate(running_at)}
     print(f"  end to end: {result['seconds']:.1f} s, {result['end_to_end']:.0f} pods/s "
           f"(ReplicaSet creates {result['replicaset_creates']:.0f}/s, scheduler binds "
           f"{result['scheduler_binds']:.0f}/s, kubelet {result['kubelet_running']:.0f}/s)", flush=True)
