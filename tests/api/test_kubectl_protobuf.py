@@ -47,7 +47,10 @@ CREATES = [
 # the kinds our API server serves (PriorityClass and ResourceQuota are decoded, not served)
 SERVED = [c for c in CREATES if c[0] not in ("priorityclass", "quota")] + [
     # kubectl create role looks its resources up in discovery: the capture server has none
-    ("role", "create role reader --verb=get,list --resource=pods,deployments.apps")]
+    ("role", "create role reader --verb=get,list --resource=pods,deployments.apps"),
+    # kubectl run sends JSON; checked here all the same
+    ("run", "run solo --image=busybox --restart=Never --labels=app=solo,tier=x --env=A=1 "
+            "--env=B=two --port=80 -- sleep 3600")]
 
 
 def _args(command: str, *flags: str) -> list[str]:
@@ -168,3 +171,147 @@ def test_server_stores_a_protobuf_create_like_its_json_twin(kubectl, server, ns,
     # and what kubectl sent is all there, server-side defaults aside
     assert _contains(stored, {k: v for k, v in _without_nulls(sent).items() if k != "status"})
     kubectl("delete", "namespace", twin_ns, "--wait=false")
+
+
+def test_commands_after_a_protobuf_create_patch_and_expose_it(kubectl, ns):
+    # expose, set and label send JSON (a Service object, strategic merge patches)
+    kubectl("-n", ns, "create", "deployment", "web", "--image=busybox", "--replicas=2",
+            "--port=8080", "--", "sleep", "3600")
+    kubectl("-n", ns, "expose", "deployment", "web", "--port=80", "--target-port=8080")
+    kubectl("-n", ns, "set", "image", "deployment/web", "busybox=busybox:1.36")
+    kubectl("-n", ns, "set", "env", "deployment/web", "MODE=fast")
+    kubectl("-n", ns, "set", "resources", "deployment/web", "--limits=cpu=200m,memory=512Mi",
+            "--requests=cpu=100m")
+    kubectl("-n", ns, "label", "deployment", "web", "tier=front")
+    kubectl("-n", ns, "annotate", "deployment", "web", "owner=team-a")
+    web = json.loads(kubectl("-n", ns, "get", "deployment", "web", "-o", "json").stdout)
+    container = web["spec"]["template"]["spec"]["containers"][0]
+    assert web["spec"]["replicas"] == 2
+    assert container["image"] == "busybox:1.36" and container["command"] == ["sleep", "3600"]
+    assert container["env"] == [{"name": "MODE", "value": "fast"}]
+    assert container["resources"] == {"limits": {"cpu": "200m", "memory": "512Mi"},
+                                      "requests": {"cpu": "100m"}}
+    assert container["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert web["metadata"]["labels"] == {"app": "web", "tier": "front"}
+    assert web["metadata"]["annotations"]["owner"] == "team-a"
+    service = json.loads(kubectl("-n", ns, "get", "service", "web", "-o", "json").stdout)
+    assert service["spec"]["selector"] == {"app": "web"}
+    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(80, 8080)]
+
+
+def test_job_from_a_protobuf_cronjob_copies_its_template(kubectl, ns):
+    kubectl("-n", ns, "create", "cronjob", "tick", "--image=busybox", "--schedule=0 * * * *",
+            "--", "date")
+    command = ("create", "job", "manual", "--from=cronjob/tick")
+    sent = json.loads(kubectl("-n", ns, *command, "--dry-run=client", "-o", "json").stdout)
+    kubectl("-n", ns, *command)  # protobuf, with an ownerReference to the CronJob
+    job = json.loads(kubectl("-n", ns, "get", "job", "manual", "-o", "json").stdout)
+    cronjob = json.loads(kubectl("-n", ns, "get", "cronjob", "tick", "-o", "json").stdout)
+    owner = job["metadata"]["ownerReferences"][0]
+    assert (owner["kind"], owner["name"], owner["uid"], owner["controller"]) == \
+        ("CronJob", "tick", cronjob["metadata"]["uid"], True)
+    assert job["metadata"]["annotations"] == sent["metadata"]["annotations"]
+    template = job["spec"]["template"]["spec"]
+    assert template["containers"][0]["command"] == ["date"]
+    assert template["restartPolicy"] == "OnFailure"
+
+
+# --- hand-encoded bodies for the fields no imperative kubectl command sets ---------------------
+
+def _varint(value: int) -> bytes:
+    value &= (1 << 64) - 1  # negative int32/int64: ten bytes of two's complement
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _num(number: int, value: int) -> bytes:
+    return _varint(number << 3) + _varint(value)
+
+
+def _msg(number: int, *parts: bytes) -> bytes:
+    data = b"".join(parts)
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
+
+
+def _str(number: int, text: str) -> bytes:
+    return _msg(number, text.encode())
+
+
+def _entry(number: int, key: str, value: bytes) -> bytes:
+    return _msg(number, _str(1, key), _msg(2, value))
+
+
+def _body(api_version: str, kind: str, *fields: bytes) -> bytes:
+    type_meta = _msg(1, _str(1, api_version), _str(2, kind))
+    return protobuf.MAGIC + type_meta + _msg(2, *fields)
+
+
+def _pod(*spec: bytes) -> dict[str, Any]:
+    return protobuf.decode(_body("v1", "Pod", _msg(1, _str(1, "p")), _msg(2, *spec)))
+
+
+def test_empty_messages_survive_as_empty_objects_and_volume_sources_are_inlined():
+    spec = _pod(_msg(1, _str(1, "scratch"), _msg(2, _msg(2))),  # emptyDir: {}
+                _msg(1, _str(1, "logs"), _msg(2, _msg(1, _str(1, "/var/log"), _str(2, "")))),
+                _msg(1, _str(1, "conf"), _msg(2, _msg(19, _msg(1, _str(1, "settings")),
+                                                      _msg(2, _str(1, "a"), _str(2, "a.txt"))))),
+                _msg(1, _str(1, "token"), _msg(2, _msg(26, _msg(1, _msg(4, _num(2, 3600),
+                                                                          _str(3, "token")))))),
+                _msg(2, _str(1, "main"), _msg(8)))["spec"]
+    assert spec["volumes"] == [
+        {"name": "scratch", "emptyDir": {}},
+        {"name": "logs", "hostPath": {"path": "/var/log", "type": ""}},
+        {"name": "conf", "configMap": {"name": "settings", "items": [{"key": "a", "path": "a.txt"}]}},
+        {"name": "token", "projected": {"sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3600, "path": "token"}}]}}]
+    assert spec["containers"] == [{"name": "main", "resources": {}}]
+
+
+def test_env_sources_probes_and_resources_decode_like_their_json():
+    quantity = _str(1, "250m")
+    container = _pod(_msg(2, _str(1, "app"), _str(2, "busybox"),
+                          _msg(7, _str(1, "MODE"), _msg(3, _msg(3, _msg(1, _str(1, "cm")),
+                                                                _str(2, "mode")))),
+                          _msg(7, _str(1, "POD"), _msg(3, _msg(1, _str(2, "metadata.name")))),
+                          _msg(19, _str(1, "APP_"), _msg(3, _msg(1, _str(1, "creds")))),
+                          _msg(8, _entry(1, "cpu", quantity), _entry(2, "memory", _str(1, "64Mi"))),
+                          _msg(10, _msg(1, _msg(2, _str(1, "/healthz"),
+                                                _msg(2, _num(1, 1), _str(3, "http")))),
+                               _num(2, 5), _num(6, 0)),
+                          _msg(15, _num(4, 0), _num(2, 0))))["spec"]["containers"][0]
+    assert container["env"] == [
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "cm", "key": "mode"}}},
+        {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+    assert container["envFrom"] == [{"prefix": "APP_", "secretRef": {"name": "creds"}}]
+    assert container["resources"] == {"limits": {"cpu": "250m"}, "requests": {"memory": "64Mi"}}
+    # the probe's handler is inlined; failureThreshold 0 is an omitempty zero, dropped
+    assert container["livenessProbe"] == {"httpGet": {"path": "/healthz", "port": "http"},
+                                          "initialDelaySeconds": 5}
+    # pointer fields keep their zero: runAsUser 0 (root) and privileged false were set
+    assert container["securityContext"] == {"runAsUser": 0, "privileged": False}
+
+
+def test_negative_integers_times_and_omitempty_zeros_in_object_meta():
+    obj = protobuf.decode(_body("v1", "Pod", _msg(1, _str(1, "p"), _str(2, ""), _num(7, 0),
+                                                  _msg(8, _num(1, 1700000000))),
+                                _msg(2, _num(4, -1), _num(25, -5), _num(11, 0))))
+    assert obj["metadata"] == {"name": "p", "creationTimestamp": "2023-11-14T22:13:20Z"}
+    assert obj["spec"] == {"terminationGracePeriodSeconds": -1, "priority": -5}
+
+
+def test_kinds_without_a_table_are_a_415_naming_the_kinds_we_read():
+    with pytest.raises(errors.APIError) as caught:
+        protobuf.decode(_body("networking.k8s.io/v1", "Ingress", _msg(1, _str(1, "i"))))
+    assert caught.value.code == 415
+    assert "Ingress" in caught.value.message and "Deployment" in caught.value.message
+
+
+def test_truncated_protobuf_is_a_400():
+    body = _body("apps/v1", "Deployment", _msg(1, _str(1, "web")))
+    with pytest.raises(errors.APIError) as caught:
+        protobuf.decode(body[:-2])
+    assert caught.value.code == 400 and "couldn't decode" in caught.value.message
