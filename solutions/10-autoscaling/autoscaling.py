@@ -222,9 +222,13 @@ print(cluster.kubectl("get", "pods", "-o", "wide"))
 
 # %% [markdown]
 # Where those numbers come from: each kubelet's **Summary API**. metrics-server finds the
-# kubelet from the Node object (its `InternalIP` and `daemonEndpoints.kubeletEndpoint.Port`),
-# reads a cumulative counter, `usageCoreNanoSeconds` — CPU time used since the container
-# started — and divides the difference between two scrapes by the time between them.
+# kubelet from the Node object (its `InternalIP` and `daemonEndpoints.kubeletEndpoint.Port`)
+# and reads a cumulative counter, `usageCoreNanoSeconds` — CPU time used since the container
+# started; the difference between two readings divided by the time between them is the rate.
+# The kubelet also reports a rate of its own, `usageNanoCores`, over its last two samples.
+# Our kubelet's `time` stamps are whole seconds (a `metav1.Time`), too coarse to time a 1 s
+# window, so at this resolution our metrics-server uses `usageNanoCores`, as metrics-server
+# did in its Summary-API days; with finer stamps it takes the rate of the counter itself.
 
 # %%
 from fromscratch.autoscaling.metrics_server import fetch_summary, kubelet_summary_url
