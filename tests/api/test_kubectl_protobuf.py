@@ -315,3 +315,23 @@ def test_truncated_protobuf_is_a_400():
     with pytest.raises(errors.APIError) as caught:
         protobuf.decode(body[:-2])
     assert caught.value.code == 400 and "couldn't decode" in caught.value.message
+
+
+def test_server_answers_protobuf_of_a_kind_without_a_table_with_a_415_status(server, ns):
+    from tests.api.helpers import raw_request
+
+    body = _body("coordination.k8s.io/v1", "Lease", _msg(1, _str(1, "lock")))
+    code, status = raw_request(server, "POST",
+                               f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", body=body,
+                               headers={"Content-Type": "application/vnd.kubernetes.protobuf"})
+    assert code == 415 and status["kind"] == "Status" and "Lease" in status["message"]
+
+
+def test_run_with_expose_creates_the_pod_and_its_service(kubectl, ns):
+    kubectl("-n", ns, "run", "echo", "--image=busybox", "--port=8080", "--expose",
+            "--", "sleep", "3600")
+    pod = json.loads(kubectl("-n", ns, "get", "pod", "echo", "-o", "json").stdout)
+    service = json.loads(kubectl("-n", ns, "get", "service", "echo", "-o", "json").stdout)
+    assert pod["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
+    assert service["spec"]["selector"] == {"run": "echo"}
+    assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(8080, 8080)]
