@@ -277,6 +277,8 @@ class Pod:
                                   "lastState": dict(run.last_state), "ready": run.ready,
                                   "restartCount": run.restart_count,
                                   "image": run.spec.get("image", ""),
+                                  # required by the API; a digest once an image runs (none here)
+                                  "imageID": getattr(run.handle, "image_id", "") or "",
                                   "started": bool(run.running and run.timer and run.timer.started())}
         if run.handle is not None:
             result["containerID"] = run.handle.id
