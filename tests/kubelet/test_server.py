@@ -118,8 +118,8 @@ def test_stats_summary_has_the_summary_api_shape(api, ns, node_name, kubelets, h
     assert pod["podRef"]["namespace"] == ns and pod["podRef"]["uid"]
     container = pod["containers"][0]
     assert container["name"] == "main"
-    # a busy loop uses most of a core: between 0.2 and 1.5 cores' worth of nanocores
-    assert 0.2e9 < container["cpu"]["usageNanoCores"] < 1.5e9
+    # a busy loop: measurably busy, and never more than one core (it is one thread)
+    assert 0.02e9 < container["cpu"]["usageNanoCores"] < 1.1e9
     assert container["memory"]["workingSetBytes"] > 1_000_000
     assert container["cpu"]["usageCoreNanoSeconds"] > 0
 

@@ -54,7 +54,9 @@ def test_deleting_mirror_pod_recreates_it_and_keeps_static_pod_running(api, node
     pods = ResourceClient(api, PODS)
     name = f"static-web-{node_name}"
     first = wait_for(lambda: _get(pods, name))
-    pid = wait_for(lambda: kubelet.pods()[f"default/{name}"].run_of("web").handle).process.pid
+    # the mirror is created in the same pass that starts the Pod: wait for both
+    pid = wait_for(lambda: (p := kubelet.pods().get(f"default/{name}")) and
+                   p.run_of("web").handle).process.pid
     pods.delete("default", name)
     again = wait_for(lambda: (m := _get(pods, name)) and m["metadata"]["uid"] != first["metadata"]["uid"]
                      and not m["metadata"].get("deletionTimestamp") and m)
