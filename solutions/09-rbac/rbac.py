@@ -19,7 +19,8 @@
 # `authorizer.py` (bindings → roles → rules, and the reason), `defaults.py` (cluster-admin,
 # admin, edit, view), `escalation.py`, `reviews.py` (`kubectl auth can-i`), `impersonation.py`
 # (`--as`), `serviceaccounts.py` and `install.py` (`enable_rbac`). The exercises are in
-# `exercises.ipynb`.
+# `exercises.ipynb`. The cluster is `fromscratch/cluster/`; the kubelet's token volume is
+# `fromscratch/kubelet/volumes.py`.
 
 # %%
 from fromscratch import host
@@ -32,13 +33,16 @@ host.show_mode()
 # real `kubectl`.
 
 # %% [markdown]
-# ## 1. An API server with RBAC switched on
+# ## 1. A cluster with RBAC switched on
 #
-# `enable_rbac(server)` does what `kube-apiserver --authorization-mode=RBAC` does: it plugs the
-# RBAC authorizer in, writes the **bootstrap roles** every cluster starts with, and starts the
-# controllers RBAC relies on (a `default` ServiceAccount in every namespace). Our admin token is
-# in the group `system:masters`, which is allowed everything *before* RBAC is consulted — that is
-# how the first administrator can create the first Roles.
+# We start the embedded cluster of chapters 7–8 — API server, controllers, scheduler and one
+# kubelet running Pods as plain processes — with `rbac=True`. That calls `enable_rbac(server)`,
+# which does what `kube-apiserver --authorization-mode=RBAC` does: it plugs the RBAC authorizer
+# in, writes the **bootstrap roles** every cluster starts with, and starts the controllers RBAC
+# relies on (a `default` ServiceAccount in every namespace). Our admin token is in the group
+# `system:masters`, which is allowed everything *before* RBAC is consulted — that is how the
+# first administrator can create the first Roles. (The controllers and the kubelet use that admin
+# token too; in a real cluster each has its own identity and its own, narrower, roles.)
 
 # %%
 import contextlib
@@ -52,12 +56,12 @@ from pathlib import Path
 import yaml
 from kubernetes import client as k8s
 
-from fromscratch.api.rbac import enable_rbac
-from fromscratch.api.server import APIServer
+from fromscratch.cluster import Cluster
 
 stack = contextlib.ExitStack()
-server = stack.enter_context(APIServer())
-rbac = enable_rbac(server)
+cluster = stack.enter_context(Cluster(nodes=1, runtime="process", rbac=True))
+server = cluster.server
+rbac = server.rbac
 admin = server.client()
 core = k8s.CoreV1Api(admin)
 rbac_api = k8s.RbacAuthorizationV1Api(admin)
@@ -107,66 +111,72 @@ except k8s.ApiException as err:
 # ## 3. Inside a Pod: the ServiceAccount's token
 #
 # Every Pod runs as a ServiceAccount — `default` if it names none. The *ServiceAccount admission
-# plugin* adds a volume to the Pod, and the kubelet fills it with a signed token, the cluster's
-# CA certificate and the namespace, at `/var/run/secrets/kubernetes.io/serviceaccount`. Here is
-# what admission did to a Pod:
+# plugin* adds a volume to the Pod, and the **kubelet** fills it with a signed token, the
+# cluster's CA certificate and the namespace, mounted at
+# `/var/run/secrets/kubernetes.io/serviceaccount`. It also tells every container where the API
+# server is, in the environment variables `KUBERNETES_SERVICE_HOST` and `KUBERNETES_SERVICE_PORT`.
+#
+# The program below runs *inside* a Pod that runs as `catalog`. It builds an official-client
+# configuration from those three files and two variables — exactly what the client's
+# `load_incluster_config()` does — and then tries to list Pods and to create one. (Our Pods are
+# plain processes here, which cannot have a private `/var/run/…`: the kubelet passes the
+# volume's real directory wherever the mount path appears on the command line, so the program
+# takes the path as its argument.)
 
 # %%
+IN_POD = r"""
+import base64, json, os, sys
+from kubernetes import client
+
+secrets = sys.argv[1]
+token = open(os.path.join(secrets, "token")).read()
+namespace = open(os.path.join(secrets, "namespace")).read()
+configuration = client.Configuration()
+configuration.host = "https://{KUBERNETES_SERVICE_HOST}:{KUBERNETES_SERVICE_PORT}".format(**os.environ)
+configuration.ssl_ca_cert = os.path.join(secrets, "ca.crt")
+configuration.api_key = {"authorization": "Bearer " + token}
+core = client.CoreV1Api(client.ApiClient(configuration))
+
+claims = token.split(".")[1]
+print("token says I am:", json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"])
+print("list pods:", [p.metadata.name for p in core.list_namespaced_pod(namespace).items])
+try:
+    core.create_namespaced_pod(namespace, {"metadata": {"name": "evil"},
+                                           "spec": {"containers": [{"name": "x", "image": "busybox"}]}})
+except client.ApiException as err:
+    status = json.loads(err.body)
+    print("create pod:", err.status, status["reason"], "-", status["message"])
+"""
+SECRETS = "/var/run/secrets/kubernetes.io/serviceaccount"
 pod = core.create_namespaced_pod("shop", {
     "metadata": {"name": "catalog"},
-    "spec": {"serviceAccountName": "catalog",
-             "containers": [{"name": "app", "image": "python:3.11"}]}}).to_dict()
+    "spec": {"serviceAccountName": "catalog", "restartPolicy": "Never",
+             "containers": [{"name": "app", "image": "python",
+                             "command": [sys.executable, "-c", IN_POD, SECRETS]}]}}).to_dict()
 print("serviceAccountName:", pod["spec"]["service_account_name"])
 print("volume:", pod["spec"]["volumes"][0]["name"], "→",
       [next(k for k, v in s.items() if v) for s in pod["spec"]["volumes"][0]["projected"]["sources"]])
 print("mounted at:", pod["spec"]["containers"][0]["volume_mounts"][0]["mount_path"])
 
 # %% [markdown]
-# We do not run a kubelet here (chapter 8's kubelet is what mounts this for real), so we write
-# the files the kubelet would write into a temporary directory with the same layout, using
-# `project_token`:
+# The token is a JSON Web Token signed by the API server; its middle part is readable by anyone
+# (it is signed, not encrypted) and names the ServiceAccount. As `catalog`, listing Pods works
+# and creating one is refused with `403 Forbidden`, with the very message kube-apiserver writes.
+# Here is what the Pod printed (`kubectl logs catalog -n shop`):
 
 # %%
-from fromscratch.api.rbac.serviceaccounts import project_token
-
-pod_root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pod-")))
-mount = project_token(server, {"metadata": {"namespace": "shop", "name": "catalog"},
-                               "spec": {"serviceAccountName": "catalog"}}, pod_root)
-for file in sorted(mount.iterdir()):
-    print(f"{file.relative_to(pod_root)}: {file.read_text()[:60]!r}…")
+cluster.wait_for(lambda: core.read_namespaced_pod("catalog", "shop").status.phase
+                 in ("Succeeded", "Failed"), timeout=60, message="the Pod to finish")
+print(core.read_namespaced_pod_log("catalog", "shop"))
 
 # %% [markdown]
-# The token is a JSON Web Token signed by the API server. Its middle part is readable by anyone
-# (it is signed, not encrypted) and names the ServiceAccount:
+# The same token, taken from the API (`kubectl create token catalog -n shop` does this through the
+# *TokenRequest* API), lets us act as `catalog` from here too:
 
 # %%
-import base64
-
-token = (mount / "token").read_text()
-claims = token.split(".")[1]
-print(json.dumps(json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4))),
-                 indent=1))
-
-# %% [markdown]
-# Code in the Pod builds its client from those three files — the official client's
-# `load_incluster_config()` does exactly this (it also reads the server's address from the
-# environment). As `catalog`, listing Pods works and creating one is refused with `403 Forbidden`,
-# with the very message kube-apiserver writes:
-
-# %%
-configuration = k8s.Configuration()
-configuration.host = server.url
-configuration.ssl_ca_cert = str(mount / "ca.crt")
-configuration.api_key = {"authorization": "Bearer " + (mount / "token").read_text()}
-as_catalog = k8s.CoreV1Api(k8s.ApiClient(configuration))
-namespace = (mount / "namespace").read_text()
-print("list pods:", [p.metadata.name for p in as_catalog.list_namespaced_pod(namespace).items])
-try:
-    as_catalog.create_namespaced_pod(namespace, {"metadata": {"name": "evil"}, "spec": {
-        "containers": [{"name": "x", "image": "busybox"}]}})
-except k8s.ApiException as err:
-    status = json.loads(err.body)
-    print("create pod:", err.status, status["reason"], "—", status["message"])
+token = core.create_namespaced_service_account_token("catalog", "shop", {"spec": {}}).status.token
+as_catalog = k8s.CoreV1Api(server.client(token=token))
+print("list pods as catalog:", [p.metadata.name for p in as_catalog.list_namespaced_pod("shop").items])
 
 # %% [markdown]
 # ## 4. `kubectl auth can-i`
@@ -178,10 +188,11 @@ except k8s.ApiException as err:
 
 # %%
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
+workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="rbac-")))
 
 
 def kubectl(*args: str, token: str | None = None) -> str:
-    config = pod_root / "kubeconfig"
+    config = workdir / "kubeconfig"
     config.write_text(yaml.safe_dump(server.kubeconfig(token=token)))
     result = subprocess.run([KUBECTL, *args], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "KUBECONFIG": str(config)})
@@ -339,7 +350,7 @@ quiet = core.create_namespaced_pod("shop", {"metadata": {"name": "quiet"}, "spec
 print("volumes of a Pod running as default now:", quiet.spec.volumes)
 
 # %%
-stack.close()  # stop the server, remove the temporary files
+stack.close()  # stop the cluster, remove the temporary files
 
 # %% [markdown]
 # ## Summary
