@@ -137,3 +137,28 @@ def test_failing_liveness_probe_restarts_container_and_records_unhealthy(api, ns
     reasons = {e["reason"] for e in ResourceClient(api, EVENTS).list(
         ns, field_selector="involvedObject.name=sick")["items"]}
     assert {"Unhealthy", "Killing", "Started"} <= reasons
+
+
+def test_active_deadline_stops_pod_as_failed_deadline_exceeded(api, ns, node_name, kubelets):
+    # spec.activeDeadlineSeconds: after 30 s the kubelet stops the Pod; Failed, DeadlineExceeded
+    clock = FakeClock()
+    kubelet = _sim_kubelet(api, node_name, kubelets, clock)
+    pods = ResourceClient(api, PODS)
+    pods.create(ns, pod_manifest("limited", node_name, ["sleep", "infinity"],
+                                 activeDeadlineSeconds=30, terminationGracePeriodSeconds=5))
+    wait_for(lambda: _seen(kubelet, 1))
+    kubelet.sync_once()
+    conditions = {c["type"]: c["status"] for c in pods.get(ns, "limited")["status"]["conditions"]}
+    assert conditions["PodReadyToStartContainers"] == "True"
+    clock.advance(29)
+    kubelet.sync_once()
+    assert pods.get(ns, "limited")["status"]["phase"] == "Running"
+    clock.advance(1)
+    kubelet.sync_once()
+    status = pods.get(ns, "limited")["status"]
+    assert (status["phase"], status["reason"]) == ("Failed", "DeadlineExceeded")
+    assert status["message"] == "Pod was active on the node longer than the specified deadline"
+    clock.advance(5)  # the grace period: then SIGKILL
+    kubelet.sync_once()
+    state = pods.get(ns, "limited")["status"]["containerStatuses"][0]["state"]
+    assert state["terminated"]["exitCode"] == 137

@@ -10,7 +10,8 @@ Models the kubelet's ``syncLoop``/``podWorkers`` (``pkg/kubelet/kubelet.go``,
    reported ``Failed``, never a crash;
 3. every running Pod is synced (:meth:`~fromscratch.runtime.pod.Pod.sync`:
    restarts, probes …) and its tokens rotated;
-4. a Pod with a ``deletionTimestamp`` is **terminated** with its
+4. a Pod past its ``activeDeadlineSeconds`` is stopped and ``Failed``
+   (``DeadlineExceeded``); a Pod with a ``deletionTimestamp`` is **terminated** with its
    ``deletionGracePeriodSeconds`` — without blocking the other Pods — and once
    its containers are gone the kubelet finishes the graceful deletion with
    ``DELETE …?gracePeriodSeconds=0`` (with the Pod's uid as a precondition);
@@ -41,6 +42,9 @@ Obj = dict[str, Any]
 log = logging.getLogger("fromscratch.kubelet")
 VOLUME_RETRY_SECONDS = 2.0
 TERMINAL = ("Succeeded", "Failed")
+# pkg/kubelet/active_deadline.go
+DEADLINE_REASON, DEADLINE_MESSAGE = "DeadlineExceeded", \
+    "Pod was active on the node longer than the specified deadline"
 
 
 def pod_key(pod: Obj) -> str:
@@ -164,7 +168,11 @@ class PodWorkers:
             if worker.runtime_pod is None or worker.runtime_pod.finish_termination():
                 self._finish(key, worker)
             return
-        if worker.runtime_pod is not None:
+        if worker.runtime_pod is not None and worker.runtime_pod.terminated:
+            worker.runtime_pod.finish_termination()  # stopped for its deadline: containers ending
+        elif worker.runtime_pod is not None:
+            if self._past_deadline(worker, now):
+                return
             try:
                 worker.runtime_pod.sync()
                 if worker.prepared is not None and worker.prepared.tokens:
@@ -173,6 +181,17 @@ class PodWorkers:
                 log.exception("sync of pod %s failed", key)
         elif worker.waiting is not None and now >= worker.retry_at:
             self._start(worker)
+
+    def _past_deadline(self, worker: PodWorker, now: float) -> bool:
+        """``activeDeadlineSeconds`` after the start: stop the Pod, phase Failed (DeadlineExceeded)."""
+        pod = worker.runtime_pod
+        deadline = worker.api_pod.get("spec", {}).get("activeDeadlineSeconds")
+        if pod is None or deadline is None or now - pod.created < float(deadline):
+            return False
+        worker.failure = (DEADLINE_REASON, DEADLINE_MESSAGE)
+        self._event(worker, "Normal", DEADLINE_REASON, DEADLINE_MESSAGE)
+        pod.begin_termination()
+        return True
 
     def _terminate(self, worker: PodWorker, grace: Any) -> None:
         if worker.terminating:
@@ -205,7 +224,12 @@ class PodWorkers:
     def desired_status(self, worker: PodWorker, previous: Obj | None) -> Obj | None:
         now = rfc3339(wall_time(self.runtime.clock))
         if worker.failure is not None:
-            return status.failed_status(worker.api_pod, *worker.failure, previous=previous, now=now)
+            failed = status.failed_status(worker.api_pod, *worker.failure, previous=previous, now=now)
+            if worker.runtime_pod is not None:  # it ran: keep what its containers did
+                ran = worker.runtime_pod.status()
+                failed["startTime"] = ran["startTime"]
+                failed["containerStatuses"] = ran["containerStatuses"]
+            return failed
         if worker.waiting is not None:
             return status.waiting_status(worker.api_pod, *worker.waiting, previous=previous, now=now)
         if worker.runtime_pod is None:

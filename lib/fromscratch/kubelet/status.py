@@ -3,7 +3,8 @@
 Models the kubelet's status manager (``pkg/kubelet/status/status_manager.go``)
 and ``generateAPIPodStatus``: the runtime (chapter 5) computes phase,
 conditions and container statuses; the kubelet adds what only the node knows —
-``hostIP``/``podIP`` and the time each condition last changed — and writes the
+``hostIP``/``podIP`` the time each condition last changed and ``PodReadyToStartContainers``
+(the sandbox exists) — and writes the
 result through the ``pods/<name>/status`` subresource **only when it changed**
 (ignoring the timestamps), so a thousand idle Pods cost no API writes.
 
@@ -51,7 +52,9 @@ def pod_ip(runtime_pod: Any) -> str | None:
 def running_status(runtime_pod: Any, *, previous: Obj | None, now: str) -> Obj:
     """The runtime's status plus hostIP/podIP and condition transition times."""
     status = copy.deepcopy(runtime_pod.status())
-    status["conditions"] = with_transitions(status["conditions"],
+    # the sandbox exists (upstream: created and its network configured)
+    sandbox = {"type": "PodReadyToStartContainers", "status": "False" if runtime_pod.closed else "True"}
+    status["conditions"] = with_transitions([sandbox, *status["conditions"]],
                                             (previous or {}).get("conditions"), now)
     status["hostIP"], status["hostIPs"] = NODE_IP, [{"ip": NODE_IP}]
     ip = pod_ip(runtime_pod)
@@ -73,7 +76,8 @@ def waiting_status(pod: Obj, reason: str, message: str, *, previous: Obj | None,
     """Pending: containers not created yet (``ContainerCreating``), e.g. waiting for a volume."""
     spec = pod.get("spec") or {}
     names = [c["name"] for c in spec.get("containers") or []]
-    conditions = [{"type": "PodScheduled", "status": "True"},
+    conditions = [{"type": "PodReadyToStartContainers", "status": "False"},
+                  {"type": "PodScheduled", "status": "True"},
                   {"type": "Initialized", "status": "True" if not spec.get("initContainers")
                    else "False"},
                   {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
