@@ -1,6 +1,8 @@
 """End to end on the embedded cluster: the kubelets run CPU-burning processes, metrics-server
 scrapes the kubelets' Summary API, and the HPA controller scales the Deployment — up under
-load, back down after a (shortened) stabilization window."""
+load, back down after a (shortened) stabilization window.  Once with plain processes (the
+burner, driven by the load generator), once as root with real containers in their own
+cgroups (busybox spinners, driven by a switch file)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from fromscratch.autoscaling.behavior import (
     ScalingRules,
     behavior_to_spec,
 )
-from fromscratch.autoscaling.objects import burner_deployment
+from fromscratch.autoscaling.objects import burner_deployment, spinner_deployment
 from fromscratch.cluster import Cluster
+from fromscratch.cluster.cluster import best_runtime
 from fromscratch.controllers.client import DEPLOYMENTS, EVENTS, ResourceClient
 
 # a 3 s scale-down window instead of 300 s; the HPA syncs every second instead of every 15 s
@@ -71,3 +74,25 @@ def test_real_processes_scale_up_under_load_and_down_after_the_window():
                    message="the deleted Pods' processes to end")
         port_dir = str(hpa.port_dir)
     assert _burners(port_dir) == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(best_runtime() != "isolated", reason="the isolated runtime needs root and real cgroups")
+def test_isolated_containers_scale_on_the_cpu_their_cgroups_measure(tmp_path):
+    with Cluster(nodes=1, runtime="isolated", controllers=CONTROLLERS) as c, \
+            Autoscaling(c, sync_period=1.0):
+        # 100m requested, 200m allowed: spinning, a Pod runs at ~200 % of its request
+        c.apply(json.dumps(spinner_deployment("spin", switch_dir=tmp_path)))
+        c.kubectl("autoscale", "deployment", "spin", "--cpu-percent=50", "--min=1", "--max=3")
+        c.kubectl("patch", "hpa", "spin", "--type=merge",
+                  "-p", json.dumps({"spec": {"behavior": behavior_to_spec(SHORT_WINDOW)}}))
+        replicas = lambda: ResourceClient(c.api, DEPLOYMENTS).get("default", "spin")["spec"]["replicas"]  # noqa: E731
+        c.wait_for(lambda: len(c.ready_pods("default", "app=spin")) == 1, timeout=60)
+        (tmp_path / "on").touch()
+        c.wait_for(lambda: replicas() == 3 and len(c.ready_pods("default", "app=spin")) == 3,
+                   timeout=40, message="3 ready replicas while spinning")
+        # the cgroup's CFS quota holds each Pod near its 200m limit, whatever it wants
+        top = c.kubectl("top", "pods", "-l", "app=spin", "--no-headers").splitlines()
+        assert top and all(int(line.split()[1].rstrip("m")) <= 260 for line in top), top
+        (tmp_path / "on").unlink()
+        c.wait_for(lambda: replicas() == 1, timeout=30, message="scale-down to 1 replica")

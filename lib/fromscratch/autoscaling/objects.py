@@ -83,3 +83,31 @@ def burner_deployment(name: str = "web", *, namespace: str = "default", replicas
                      "template": {"metadata": {"labels": labels},
                                   "spec": {"containers": [container], "volumes": [volume],
                                            "terminationGracePeriodSeconds": 2}}}}
+
+
+def spinner_deployment(name: str, *, switch_dir: str | Path, replicas: int = 1,
+                       cpu_request: str = "100m", cpu_limit: str | None = "200m",
+                       namespace: str = "default") -> Obj:
+    """A Deployment of busybox Pods that spin on the CPU while ``<switch_dir>/on`` exists.
+
+    The load for the *isolated* runtime, whose busybox image has no Python to run
+    the burner: each container checks a file in a read-only ``hostPath`` volume and
+    busy-loops while it is there (up to its CPU limit, which its cgroup enforces),
+    else sleeps 0.2 s between checks.  Touch the file to add load, remove it to take
+    the load away.
+    """
+    resources: Obj = {"requests": {"cpu": cpu_request}}
+    if cpu_limit is not None:
+        resources["limits"] = {"cpu": cpu_limit}
+    labels = {"app": name}
+    container = {"name": "spin", "image": "busybox",
+                 "command": ["sh", "-c", "while :; do [ -e /switch/on ] || sleep 0.2; done"],
+                 "volumeMounts": [{"name": "switch", "mountPath": "/switch", "readOnly": True}],
+                 "resources": resources}
+    volume = {"name": "switch", "hostPath": {"path": str(switch_dir), "type": "Directory"}}
+    return {"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": labels},
+                     "template": {"metadata": {"labels": labels},
+                                  "spec": {"containers": [container], "volumes": [volume],
+                                           "terminationGracePeriodSeconds": 1}}}}
