@@ -356,5 +356,13 @@ plt.show()
 # kubernetes/kubernetes; metrics-server (kubernetes-sigs/metrics-server) for the metrics API;
 # the Vertical Pod Autoscaler and KEDA for other ways to scale.
 #
+# **Try it with real containers:** as root, `Cluster(runtime="isolated")` runs each Pod as an
+# OCI container in its own cgroup, and the kubelet reads its CPU from the cgroup. The burner
+# needs a Python the busybox image does not have, so use `spinner_deployment("spin",
+# switch_dir=...)` from `fromscratch.autoscaling.objects` instead: busybox containers that
+# spin up to their CPU limit while the file `<switch_dir>/on` exists. Touch the file, watch
+# `kubectl top pods` stop at the limit the CFS quota enforces and the HPA scale up; remove it
+# and watch it scale down after the window.
+#
 # **Next:** the exercises in this folder — you write the replica calculator, the missing-Pod
 # adjustments, stabilization, the policies and the choice between several metrics.
