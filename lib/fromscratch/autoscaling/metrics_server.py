@@ -27,7 +27,8 @@ cumulative counters itself.
 
 Simplified: plain HTTP to the kubelet, no authentication; scrapes one node
 after the other; the Pods' labels come from one list per scrape (metrics-server
-keeps a Pod informer).
+keeps a Pod informer).  In the embedded cluster every node is this machine, so
+each NodeMetrics shows the whole host's CPU and memory.
 """
 
 from __future__ import annotations
