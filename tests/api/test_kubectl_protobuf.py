@@ -11,6 +11,7 @@ protobuf or as JSON.
 from __future__ import annotations
 
 import json
+import random
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -335,3 +336,20 @@ def test_run_with_expose_creates_the_pod_and_its_service(kubectl, ns):
     assert pod["spec"]["containers"][0]["ports"] == [{"containerPort": 8080, "protocol": "TCP"}]
     assert service["spec"]["selector"] == {"run": "echo"}
     assert [(p["port"], p["targetPort"]) for p in service["spec"]["ports"]] == [(8080, 8080)]
+
+
+def test_damaged_bodies_are_a_400_never_a_crash():
+    # every byte of a real kubectl body flipped, and every truncation: 400 or a decoded object
+    rng = random.Random(8)
+    container = _msg(2, _str(1, "c"), _msg(6, _num(3, 80)), _msg(8, _entry(1, "cpu", _str(1, "1"))),
+                     _msg(10, _msg(1, _msg(3, _msg(1, _num(1, 0), _num(2, 80))))))
+    body = _body("apps/v1", "Deployment", _msg(1, _str(1, "web"), _msg(8, _num(1, 1))),
+                 _msg(2, _num(1, 3), _msg(3, _msg(2, container))))
+    damaged = [body[:cut] for cut in range(len(body))]
+    damaged += [body[:i] + bytes([rng.randrange(256)]) + body[i + 1:]
+                for i in range(len(body)) for _ in range(8)]
+    for sample in damaged:
+        try:
+            assert isinstance(protobuf.decode(sample), dict)
+        except errors.APIError as err:
+            assert err.code in (400, 415), err.message

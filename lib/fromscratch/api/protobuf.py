@@ -87,10 +87,19 @@ def _scalar(kind: str, wire: int, value: Any) -> Any:
     return value - (1 << 64) if value >= 1 << 63 else value  # int64 two's complement
 
 
+def _parts(data: bytes) -> dict[int, tuple[int, Any]]:
+    # a small message's fields by number (the last one wins, as in protobuf)
+    return {number: (wire, value) for number, wire, value in fields(data)}
+
+
+def _part(parts: dict[int, tuple[int, Any]], number: int, kind: str, default: Any) -> Any:
+    return _scalar(kind, *parts[number]) if number in parts else default
+
+
 def _map_entry(kind: str, data: bytes) -> tuple[str, Any]:
     # a map entry is a message with the key in field 1 and the value in field 2
-    entry = {n: v for n, _, v in fields(data)}
-    key, raw = entry.get(1, b"").decode("utf-8"), entry.get(2, b"")
+    parts = _parts(data)
+    key, raw = _part(parts, 1, "string", ""), _part(parts, 2, "bytes", b"")
     if kind == "bytesmap":
         return key, base64.b64encode(raw).decode()
     if kind == "quantitymap":
@@ -100,36 +109,41 @@ def _map_entry(kind: str, data: bytes) -> tuple[str, Any]:
 
 def _quantity(data: bytes) -> str:
     # resource.Quantity is a message holding one string; JSON writes just the string
-    return next((v.decode("utf-8") for n, _, v in fields(data) if n == 1), "0")
+    return _part(_parts(data), 1, "string", "0")
 
 
 def _int_or_string(data: bytes) -> int | str:
     # intstr.IntOrString: type 0 -> intVal (field 2), type 1 -> strVal (field 3)
-    parts = {n: v for n, _, v in fields(data)}
-    if parts.get(1) == 1:
-        return parts.get(3, b"").decode("utf-8")
-    return _scalar("int", 0, parts.get(2, 0))
+    parts = _parts(data)
+    if _part(parts, 1, "int", 0) == 1:
+        return _part(parts, 3, "string", "")
+    return _part(parts, 2, "int", 0)
 
 
 def _time(data: bytes) -> str | None:
     # meta/v1 Time: a Timestamp (seconds 1, nanos 2); the zero time is an empty message
-    parts = {n: v for n, _, v in fields(data)}
+    parts = _parts(data)
     if not parts:
         return None
-    seconds = _scalar("int", 0, parts.get(1, 0))
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        moment = datetime.fromtimestamp(_part(parts, 1, "int", 0), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise WireError("a Time out of range") from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _value(kind: str, wire: int, value: Any) -> Any:
-    if kind in MESSAGES:
-        return decode_message(kind, value)
+    if kind in _SCALARS:
+        return _scalar(kind, wire, value)
+    if wire != 2:  # messages, and the types JSON writes as strings, are length-delimited
+        raise WireError(f"expected a length-delimited {kind}")
     if kind == "quantity":
         return _quantity(value)
     if kind == "intorstring":
         return _int_or_string(value)
     if kind == "time":
         return _time(value)
-    return _scalar(kind, wire, value)
+    return decode_message(kind, value)
 
 
 def decode_message(name: str, data: bytes) -> dict[str, Any]:
@@ -141,12 +155,12 @@ def decode_message(name: str, data: bytes) -> dict[str, Any]:
         json_name, kind = table[number]
         keep_zero, kind = kind.endswith("*"), kind.rstrip("*")
         if kind in ("map", "bytesmap", "quantitymap"):
-            key, item = _map_entry(kind, value)
+            key, item = _map_entry(kind, _value("bytes", wire, value))
             obj.setdefault(json_name, {})[key] = item
         elif kind.startswith("[]"):
             obj.setdefault(json_name, []).append(_value(kind[2:], wire, value))
         elif not json_name:
-            obj.update(decode_message(kind, value))  # an embedded struct, inlined in JSON
+            obj.update(_value(kind, wire, value))  # an embedded struct, inlined in JSON
         else:
             item = _value(kind, wire, value)
             # subtle: `0 == False`, so this drops 0, "", false and b"" but never {} or "0"
