@@ -60,7 +60,10 @@ class RolloutRecorder:
 
     def record_until(self, done: Callable[[], bool], *, timeout: float = 60.0,
                      interval: float = 0.1) -> list[Sample]:
-        """Sample every ``interval`` seconds until ``done()`` (then once more); TimeoutError after ``timeout``."""
+        """Sample every ``interval`` seconds until ``done()``, then once more.
+
+        Raises TimeoutError after ``timeout`` seconds.
+        """
         deadline = time.monotonic() + timeout
         while not done():
             if time.monotonic() > deadline:
@@ -79,7 +82,10 @@ class RolloutRecorder:
             raise ValueError("no samples yet: call sample() or record_until() first")
         times = [s.t for s in self.samples]
         fig, ax = plt.subplots(figsize=(8, 3))
-        names = sorted(self.revisions, key=lambda n: int(self.revisions[n]) if self.revisions[n].isdigit() else 0)
+        def revision(name: str) -> int:
+            return int(self.revisions[name]) if self.revisions[name].isdigit() else 0
+
+        names = sorted(self.revisions, key=revision)
         for name in names:
             wanted = [s.sizes.get(name, (0, 0))[0] for s in self.samples]
             ready = [s.sizes.get(name, (0, 0))[1] for s in self.samples]
