@@ -74,7 +74,7 @@ def show_decision(decision: Any, *, plot: bool = True) -> list[dict[str, str]]:
             if node == decision.node:
                 ax.text(left[index] + 5, index, "chosen", va="center", fontsize=8)
         ax.set_xlabel("weighted score"), ax.set_xlim(0, max(left) * 1.2 + 1)
-        ax.legend(fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         fig.tight_layout()
         plt.show()
     return rows
