@@ -41,6 +41,16 @@ def test_the_plugins_are_in_the_chain(plugins):
     assert {"NamespaceLifecycle", "ServiceAccount", "DefaultTolerationSeconds"} <= set(plugins)
 
 
+def test_default_toleration_seconds_is_on_in_every_server():
+    from fromscratch.api.server import APIServer
+
+    fresh = APIServer()
+    try:
+        assert fresh.admission.names() == ["DefaultTolerationSeconds", "NamespaceLifecycle"]
+    finally:
+        fresh.close()
+
+
 def test_unknown_plugins_are_refused(server):
     with pytest.raises(ValueError, match="unknown admission plugins: AlwaysPullImages"):
         enable_admission_plugins(server, ["AlwaysPullImages"])

@@ -18,11 +18,11 @@ Models two of kube-apiserver's default-enabled plugins
   in every namespace live with RBAC, in ``rbac/serviceaccounts.py``; this
   module only switches them on.
 
-``enable_admission_plugins(server)`` installs them in a running
-:class:`~fromscratch.api.server.APIServer` (``enable_rbac`` installs the
-ServiceAccount pair too).  Simplified: plugins are Python functions, on for a
-server once enabled, without kube-apiserver's ``--enable-admission-plugins``
-ordering rules.
+Every :class:`~fromscratch.api.server.APIServer` runs DefaultTolerationSeconds
+from the start; ``enable_admission_plugins(server)`` adds ServiceAccount (and
+is harmless to call twice; ``enable_rbac`` installs the ServiceAccount pair
+too).  Simplified: plugins are Python functions, on for a server once enabled,
+without kube-apiserver's ``--enable-admission-plugins`` ordering rules.
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from typing import Any
 import yaml
 
 from fromscratch.api.admission import AdmissionChain
+from fromscratch.api.admission_plugins import default_toleration_seconds
 from fromscratch.api.auth import Authenticator, Authorizer, UserInfo, allow_all, read_token_file
 from fromscratch.api.certs import make_pki
 from fromscratch.api.handlers import ResourceHandlers
@@ -85,6 +86,8 @@ class APIServer:
         self.admission = AdmissionChain()
         self.registry = Registry(self.store, self.kinds, admission=self.admission)
         self.admission.add_validating("NamespaceLifecycle", namespace_lifecycle(self.registry))
+        # on by default, as upstream; ServiceAccount comes with enable_admission_plugins/RBAC
+        self.admission.add_mutating("DefaultTolerationSeconds", default_toleration_seconds)
         self._tempdir = tempfile.TemporaryDirectory(prefix="fromscratch-apiserver-")
         self.pki = make_pki(os.path.join(self._tempdir.name, "pki"))
         self.authenticator = Authenticator(
