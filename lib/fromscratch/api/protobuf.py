@@ -4,9 +4,10 @@ client-go's typed clients encode built-in objects as Kubernetes protobuf
 (``Content-Type: application/vnd.kubernetes.protobuf``), so ``kubectl create
 namespace``, ``create configmap|secret|serviceaccount|token``, ``create
 deployment|job|cronjob``, ``create service``, ``create quota``, ``create
-priorityclass``, ``create pdb``, ``create role…``, ``expose``, ``autoscale``,
-``drain`` (its Evictions), ``auth can-i`` and ``auth whoami`` send protobuf, not
-JSON (``kubectl run`` and ``create -f`` send JSON).  The format, from
+priorityclass``, ``create pdb``, ``create role…``, ``autoscale``, ``drain`` (its
+Evictions), ``auth can-i`` and ``auth whoami`` send protobuf, not JSON
+(``run``, ``expose`` and ``create -f`` send JSON; ``set``, ``label`` and
+``annotate`` send patches).  The format, from
 ``k8s.io/apimachinery/pkg/runtime/serializer/protobuf``: the four bytes
 ``k8s\\x00``, then a ``runtime.Unknown`` message holding the ``TypeMeta``
 (apiVersion, kind) and the object's own message in ``raw``.
