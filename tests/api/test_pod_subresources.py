@@ -504,13 +504,14 @@ def test_kubectl_drain_evicts_through_the_api_and_skips_daemonsets(server, kubec
     assert core.read_node(drain_node).spec.unschedulable is True
 
 
+@pytest.mark.slow  # kubectl drain waits 5 s between eviction attempts
 def test_kubectl_drain_waits_on_a_disruption_budget(server, kubectl, core, ns, drain_node):
     owner = replicaset(server, ns, "db", 2)
     for name in ("db-1", "db-2"):
         make_pod(core, ns, name, labels={"app": "db"}, node=drain_node, owner=owner,
                  phase="Running", ready=True)
     make_pdb(server, ns, "db", {"app": "db"}, minAvailable=2)
-    result = kubectl("drain", drain_node, "--timeout=3s", check=False)
+    result = kubectl("drain", drain_node, "--timeout=1s", check=False)
     assert result.returncode != 0
     assert "Cannot evict pod as it would violate the pod's disruption budget." in result.stderr
     assert len(core.list_namespaced_pod(ns).items) == 2
