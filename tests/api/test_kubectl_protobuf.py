@@ -41,12 +41,14 @@ CREATES = [
     ("priorityclass", "create priorityclass high --value=1000 --description=urgent "
                       "--preemption-policy=Never"),
     ("quota", "create quota small --hard=cpu=1,memory=1Gi,pods=10,requests.cpu=500m"),
+    ("ingress", "create ingress site --class=nginx --rule=foo.com/bar*=svc1:8080,tls=cert "
+                "--rule=/api=api:http --default-backend=web:80"),
     ("configmap", "create configmap settings --from-literal=mode=fast --from-literal=level=3"),
     ("secret", "create secret generic creds --from-literal=password=hunter2"),
     ("rolebinding", "create rolebinding readers --role=reader --user=alice --group=devs"),
 ]
-# the kinds our API server serves (PriorityClass and ResourceQuota are decoded, not served)
-SERVED = [c for c in CREATES if c[0] not in ("priorityclass", "quota")] + [
+# the kinds our API server serves (PriorityClass, ResourceQuota, Ingress: decoded, not served)
+SERVED = [c for c in CREATES if c[0] not in ("priorityclass", "quota", "ingress")] + [
     # kubectl create role looks its resources up in discovery: the capture server has none
     ("role", "create role reader --verb=get,list --resource=pods,deployments.apps"),
     # kubectl run sends JSON; checked here all the same
@@ -306,9 +308,9 @@ def test_negative_integers_times_and_omitempty_zeros_in_object_meta():
 
 def test_kinds_without_a_table_are_a_415_naming_the_kinds_we_read():
     with pytest.raises(errors.APIError) as caught:
-        protobuf.decode(_body("networking.k8s.io/v1", "Ingress", _msg(1, _str(1, "i"))))
+        protobuf.decode(_body("apps/v1", "StatefulSet", _msg(1, _str(1, "db"))))
     assert caught.value.code == 415
-    assert "Ingress" in caught.value.message and "Deployment" in caught.value.message
+    assert "StatefulSet" in caught.value.message and "Deployment" in caught.value.message
 
 
 def test_truncated_protobuf_is_a_400():

@@ -2,7 +2,8 @@
 
 Each message maps a field number to ``(JSON name, type)``, as written in the
 ``generated.proto`` files of ``k8s.io/api`` (core/v1, apps/v1, batch/v1,
-policy/v1, scheduling/v1, rbac/v1, autoscaling, authentication, authorization)
+policy/v1, scheduling/v1, networking/v1, rbac/v1, autoscaling, authentication,
+authorization)
 and ``k8s.io/apimachinery`` (meta/v1, util/intstr, api/resource).
 
 Types: ``string``, ``bytes``, ``int`` (int32 and int64 alike), ``bool``,
@@ -370,6 +371,24 @@ _WORKLOADS: dict[str, Fields] = {
     "PriorityClass": {1: ("metadata", "ObjectMeta"), 2: ("value", "int*"),
                       3: ("globalDefault", "bool"), 4: ("description", "string"),
                       5: ("preemptionPolicy", "string*")},
+    # networking.k8s.io/v1 (kubectl create ingress); an IngressRule's value is inlined
+    "Ingress": {1: ("metadata", "ObjectMeta"), 2: ("spec", "IngressSpec"),
+                3: ("status", "IngressStatus")},
+    "IngressSpec": {1: ("defaultBackend", "IngressBackend"), 2: ("tls", "[]IngressTLS"),
+                    3: ("rules", "[]IngressRule"), 4: ("ingressClassName", "string*")},
+    "IngressBackend": {3: ("resource", "TypedLocalObjectReference"),
+                       4: ("service", "IngressServiceBackend")},
+    "IngressServiceBackend": {1: ("name", "string*"), 2: ("port", "ServiceBackendPort")},
+    "ServiceBackendPort": {1: ("name", "string"), 2: ("number", "int")},
+    "TypedLocalObjectReference": {1: ("apiGroup", "string*"), 2: ("kind", "string*"),
+                                  3: ("name", "string*")},
+    "IngressRule": {1: ("host", "string"), 2: ("", "IngressRuleValue")},
+    "IngressRuleValue": {1: ("http", "HTTPIngressRuleValue")},
+    "HTTPIngressRuleValue": {1: ("paths", "[]HTTPIngressPath")},
+    "HTTPIngressPath": {1: ("path", "string"), 2: ("backend", "IngressBackend"),
+                        3: ("pathType", "string*")},
+    "IngressTLS": {1: ("hosts", "[]string"), 2: ("secretName", "string")},
+    "IngressStatus": {1: ("loadBalancer", "Empty")},
     # a status a client sends empty: kept as {} like the JSON it stands for, contents skipped
     "Empty": {},
 }
@@ -398,4 +417,5 @@ KINDS = {("v1", "Namespace"): "Namespace", ("v1", "ConfigMap"): "ConfigMap",
          ("apps/v1", "Deployment"): "Deployment", ("apps/v1", "ReplicaSet"): "ReplicaSet",
          ("apps/v1", "DaemonSet"): "DaemonSet",
          ("batch/v1", "Job"): "Job", ("batch/v1", "CronJob"): "CronJob",
-         ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass"}
+         ("scheduling.k8s.io/v1", "PriorityClass"): "PriorityClass",
+         ("networking.k8s.io/v1", "Ingress"): "Ingress"}
