@@ -43,11 +43,14 @@ def _remove_our_cgroups() -> None:
 
 
 @pytest.fixture
-def store(tmp_path, monkeypatch):
+def store(tmp_path, monkeypatch, kubelets):
+    """A private image store; at the end the test's kubelets stop, then our cgroups go."""
     monkeypatch.setenv("FROMSCRATCH_HOME", str(tmp_path / "home"))
     images = ImageStore(tmp_path / "home" / "images")
     ensure_base_image(images)
     yield images
+    while kubelets:
+        kubelets.pop().stop()
     _remove_our_cgroups()
 
 
@@ -75,3 +78,25 @@ def test_isolated_pod_runs_in_its_own_pid_and_mount_namespaces(api, ns, node_nam
     assert not os.path.exists(f"/proc/{pid}")
     leftovers = [d for top in _our_cgroup_dirs() for d in top.rglob("*") if d.is_dir()]
     assert leftovers == []
+
+
+def test_isolated_pod_sees_its_token_files_read_only(api, server, ns, node_name, kubelets, store):
+    # the projected ServiceAccount volume is bind-mounted read-only at the standard path
+    from fromscratch.api.rbac import enable_rbac
+
+    enable_rbac(server)
+    wait_for(lambda: ResourceClient(api, PODS).list(ns) is not None)
+    runtime = IsolatedRuntime(store=store, cgroup_root=CGROUP_ROOT)
+    kubelet = Kubelet(api, node_name, runtime, capacity=CAPACITY, heartbeat_seconds=60,
+                      sync_seconds=0.1)
+    kubelets.append(kubelet.start())
+    mount = "/var/run/secrets/kubernetes.io/serviceaccount"
+    script = (f"cat {mount}/namespace; echo; test -s {mount}/token && echo token; "
+              f"touch {mount}/x 2>/dev/null || echo read-only; sleep 60")
+    pods = ResourceClient(api, PODS)
+    pods.create(ns, {"metadata": {"name": "reader"}, "spec": {"nodeName": node_name, "containers": [
+        {"name": "main", "image": "busybox", "command": ["sh", "-c", script]}]}})
+    wait_for(lambda: f"{ns}/reader" in kubelet.pods(), timeout=30)
+    pod = kubelet.pods()[f"{ns}/reader"]
+    wait_for(lambda: "read-only" in pod.logs("main"), timeout=30)
+    assert pod.logs("main").split() == [ns, "token", "read-only"]

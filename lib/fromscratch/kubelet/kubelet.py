@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -64,7 +62,8 @@ class Kubelet:
         ``capacity``: default this machine's (cpu, memory, ephemeral-storage) and 110 Pods;
         ``allocatable``: default = capacity.  ``status_seconds``: how often an unchanged
         Node status is written (the Lease is the heartbeat).  ``root_dir``: where Pod
-        volumes live (default: a temporary directory removed by :meth:`stop`).
+        volumes live (default: a temporary directory, made when first needed and removed by
+        :meth:`stop`).
         ``threads=False``: no threads, the caller calls :meth:`sync_once`.
         ``pod_source``: a :class:`~fromscratch.kubelet.podsource.SharedPodSource` for many
         kubelets in one process.  ``recorder``: True — events through a recorder of its own;
@@ -95,14 +94,13 @@ class Kubelet:
         self.lease = NodeLease(api_client, node_name)
         self.heartbeat_seconds, self.status_seconds = heartbeat_seconds, status_seconds
         self.sync_seconds = sync_seconds if sync_seconds is not None else (1.0 if self.virtual else 0.2)
-        self._own_root = root_dir is None
-        self.root_dir = Path(root_dir) if root_dir is not None else \
-            Path(tempfile.mkdtemp(prefix=f"fromscratch-kubelet-{node_name}-"))
         self._own_recorder = recorder is True
         if recorder is True:
             recorder = KubeletRecorder(api_client, node_name, clock=WallClock(self.clock))
         self.recorder: KubeletRecorder | None = recorder or None
-        self.volumes = VolumeManager(api_client, self.root_dir, clock_wall=lambda: wall_time(self.clock))
+        self.volumes = VolumeManager(api_client, Path(root_dir) if root_dir is not None else None,
+                                     clock_wall=lambda: wall_time(self.clock),
+                                     temp_prefix=f"fromscratch-kubelet-{node_name}-")
         self.workers = PodWorkers(api_client, node_name=node_name, runtime=runtime,
                                   volumes=self.volumes, recorder=self.recorder)
         self.static = StaticPods(api_client, static_pod_dir, node_name) if static_pod_dir else None
@@ -159,8 +157,7 @@ class Kubelet:
             self.recorder.flush()
             if self._own_recorder:
                 self.recorder.stop()
-        if self._own_root:
-            shutil.rmtree(self.root_dir, ignore_errors=True)
+        self.volumes.remove_temporary_root()
         if self._cgroup_root is not None:
             remove_empty_cgroup_root(self._cgroup_root)
         self.started = False
@@ -219,6 +216,11 @@ class Kubelet:
             raise RuntimeError(f"kubelet {self.node_name} is not started; call start() first")
         self.heartbeat()
         self.sync_pods()
+
+    @property
+    def root_dir(self) -> Path:
+        """Where this kubelet keeps Pod volumes (a temporary directory unless given)."""
+        return self.volumes.root_dir
 
     # --- what it runs -------------------------------------------------------------------------------
     def pods(self) -> dict[str, Pod]:

@@ -106,13 +106,29 @@ def downward_value(pod: Obj, field_path: str) -> str:
 class VolumeManager:
     """Materialise a Pod's API-backed volumes on this node, and rotate its tokens."""
 
-    def __init__(self, api_client: Any, root_dir: Path, *, clock_wall: Any) -> None:
-        self.api_client, self.root_dir, self.wall = api_client, root_dir, clock_wall
+    def __init__(self, api_client: Any, root_dir: Path | None, *, clock_wall: Any,
+                 temp_prefix: str = "fromscratch-kubelet-") -> None:
+        """``root_dir`` None: a temporary directory, made when a volume first needs it."""
+        self.api_client, self._root, self.wall = api_client, root_dir, clock_wall
+        self.temp_prefix = temp_prefix
+        self.made_root: Path | None = None
         self.accounts = ResourceClient(api_client, SERVICEACCOUNTS)
         self.configmaps = ResourceClient(api_client, CONFIGMAPS)
         self.secrets = ResourceClient(api_client, SECRETS)
         self.claims = ResourceClient(api_client, PVCS)
         self.tokens_issued = 0
+
+    @property
+    def root_dir(self) -> Path:
+        if self._root is None:
+            self._root = self.made_root = Path(tempfile.mkdtemp(prefix=self.temp_prefix))
+        return self._root
+
+    def remove_temporary_root(self) -> None:
+        """Remove the temporary root directory, if this manager made one."""
+        if self.made_root is not None:
+            shutil.rmtree(self.made_root, ignore_errors=True)
+            self._root = self.made_root = None
 
     def pod_dir(self, pod: Obj) -> Path:
         return self.root_dir / "pods" / (pod["metadata"].get("uid") or pod["metadata"]["name"])
@@ -259,7 +275,8 @@ class VolumeManager:
         return rotated
 
     def cleanup(self, pod: Obj) -> None:
-        shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
+        if self._root is not None:
+            shutil.rmtree(self.pod_dir(pod), ignore_errors=True)
 
 
 def _plugin(volume: Obj) -> str:
