@@ -115,6 +115,20 @@ class SimulatedNodes:
             kubelet.stop()
 
 
+def stuck(api, namespace: str) -> None:
+    """Say why Pods are not Running: phase, reason and node of each kind of stuck Pod."""
+    kinds: dict[tuple, int] = {}
+    for pod in ResourceClient(api, PODS).list(namespace)["items"]:
+        status = pod.get("status") or {}
+        if status.get("phase") != "Running":
+            reason = status.get("reason") or next(
+                (c.get("reason") for c in status.get("conditions") or [] if c.get("status") != "True"), "")
+            key = (status.get("phase"), reason, bool(pod["spec"].get("nodeName")))
+            kinds[key] = kinds.get(key, 0) + 1
+    for (phase, reason, bound), count in sorted(kinds.items(), key=lambda kv: -kv[1]):
+        print(f"  stuck: {count} Pods phase={phase} reason={reason or '-'} bound={bound}", flush=True)
+
+
 def raw_create_rate(api, namespace: str, count: int) -> float:
     """The peer: bare Pods created as fast as 4 client threads can."""
     pods = ResourceClient(api, PODS)
@@ -165,15 +179,19 @@ def run_size(api, pods_total: int) -> dict[str, float]:
             "template": {"metadata": {"labels": labels}, "spec": {"containers": [
                 {"name": "app", "image": "nginx", "resources": {"requests": {"cpu": "100m",
                                                                             "memory": "64Mi"}}}]}}}})
-    last_report = start
+    last_report = last_progress = start
+    seen = 0
     while len(running_at) < pods_total:
         time.sleep(0.2)
+        if len(running_at) != seen:
+            seen, last_progress = len(running_at), time.monotonic()
         if time.monotonic() - last_report > 5:
             last_report = time.monotonic()
             print(f"  {time.monotonic() - start:6.1f}s  created {len(created_at):>6}  "
                   f"bound {len(bound_at):>6}  running {len(running_at):>6}", flush=True)
-        if time.monotonic() - start > 1800:
-            raise TimeoutError("did not converge within 30 minutes")
+        if time.monotonic() - last_progress > 60:
+            stuck(api, tag)
+            raise TimeoutError("no Pod reached Running for 60 s")
     end = time.monotonic()
     scheduler.stop()
     manager.stop()
