@@ -66,6 +66,7 @@ class PodWorker:
     terminating: bool = False
     written: Obj | None = None  # the status last written ...
     written_to: str = ""  # ... to the object with this uid (a mirror Pod may be recreated)
+    phase: str = "Pending"  # the runtime's phase after the last sync
     events_sent: int = 0
 
     @property
@@ -75,8 +76,7 @@ class PodWorker:
     @property
     def active(self) -> bool:
         """Counts against the node's resources: admitted, not finished."""
-        return self.failure is None and not self.terminating and (
-            self.runtime_pod is None or self.runtime_pod.phase not in TERMINAL)
+        return self.failure is None and not self.terminating and self.phase not in TERMINAL
 
 
 class PodWorkers:
@@ -175,6 +175,7 @@ class PodWorkers:
                 return
             try:
                 worker.runtime_pod.sync()
+                worker.phase = worker.runtime_pod.phase
                 if worker.prepared is not None and worker.prepared.tokens:
                     self.volumes.rotate_due(worker.api_pod, worker.prepared)
             except Exception:  # one broken Pod must not stop the node
