@@ -307,3 +307,40 @@ def test_removing_the_taint_in_time_cancels_the_eviction(manager, node, clock, a
     wait_for(lambda: f"{ns}/web" not in taint_manager.scheduled, message="the cancellation")
     clock.advance(400)
     assert not ResourceClient(api, PODS).get(ns, "web")["metadata"].get("deletionTimestamp")
+
+
+# --- a whole cluster, in virtual time ------------------------------------------------------------
+def test_a_failed_nodes_pods_are_replaced_elsewhere_300_seconds_after_it_went_silent():
+    from fromscratch.cluster import Cluster
+    from fromscratch.controllers.podutil import parse_time
+
+    with Cluster(nodes=2, virtual_time=True) as cluster:
+        cluster.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=2", "--",
+                        "sleep", "3600")
+        cluster.advance(5)
+        victim = cluster.ready_pods()[0]
+        dead, alive = victim["spec"]["nodeName"], ({"node-1", "node-2"} - {
+            victim["spec"]["nodeName"]}).pop()
+        cluster.stop_node(dead)  # no more Lease renewals, no more status
+        cluster.advance(45, step=5)
+        # subtle: settle() may return while a worker is between two writes; poll for both
+        nodes, pods = ResourceClient(cluster.api, NODES), ResourceClient(cluster.api, PODS)
+        node = wait_for(lambda: (lambda n: n if len((n.get("spec") or {}).get("taints") or [])
+                                 == 2 else None)(nodes.get("", dead)), message="the taints")
+        assert condition(node, "Ready")["status"] == "Unknown"
+        assert sorted((t["key"], t["effect"]) for t in node["spec"]["taints"]) == [
+            (UNREACHABLE, "NoExecute"), (UNREACHABLE, "NoSchedule")]
+        wait_for(lambda: condition(pods.get("default", victim["metadata"]["name"]), "Ready")[
+            "status"] == "False", message="the Pod marked not Ready")
+        # the 300 s default toleration runs from the taint's timeAdded
+        added = parse_time(node["spec"]["taints"][0]["timeAdded"])
+        cluster.advance(added + 300 - cluster.clock.now() - 2, step=10)
+        assert not pods.get("default", victim["metadata"]["name"])["metadata"].get(
+            "deletionTimestamp")
+        cluster.advance(10, step=2)
+        wait_for(lambda: pods.get("default", victim["metadata"]["name"])["metadata"].get(
+            "deletionTimestamp"), message="the eviction")
+        cluster.advance(5)
+        ready = wait_for(lambda: (lambda r: r if len(r) == 2 else None)(cluster.ready_pods()),
+                         message="a replacement Pod running")
+        assert {p["spec"]["nodeName"] for p in ready} == {alive}
