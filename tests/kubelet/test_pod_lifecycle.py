@@ -169,3 +169,24 @@ def test_pod_removed_from_api_is_terminated_locally(api, ns, node_name, kubelets
     wait_for(lambda: f"{ns}/forced" in kubelet.pods())
     pods.delete(ns, "forced", grace_period_seconds=0)
     wait_for(lambda: f"{ns}/forced" not in kubelet.pods(), timeout=10)
+
+
+def test_pre_stop_hook_runs_before_sigterm_without_blocking_other_pods(api, ns, node_name, kubelets,
+                                                                     tmp_path):
+    # preStop runs first (its file exists before the container gets SIGTERM), and meanwhile a
+    # new Pod on the same node starts: a long hook does not hold up the node
+    _start(api, node_name, kubelets)
+    pods = ResourceClient(api, PODS)
+    marker = tmp_path / "prestop-done"
+    hook = {"preStop": {"exec": {"command": ["sh", "-c", f"sleep 2; touch {marker}"]}}}
+    trap = f"trap 'test -f {marker} && echo hook-first > {tmp_path}/order; exit 0' TERM; " \
+           "while true; do sleep 0.1; done"
+    pods.create(ns, pod_manifest("hooked", node_name, ["sh", "-c", trap],
+                                 container={"lifecycle": hook}, terminationGracePeriodSeconds=10))
+    wait_for(lambda: _phase(pods, ns, "hooked") == "Running")
+    pods.delete(ns, "hooked")
+    pods.create(ns, pod_manifest("next", node_name, ["sleep", "30"]))
+    wait_for(lambda: _phase(pods, ns, "next") == "Running", timeout=5)
+    assert not marker.exists()  # the new Pod ran while the hook was still sleeping
+    wait_for(lambda: (tmp_path / "order").exists(), timeout=10)
+    assert (tmp_path / "order").read_text().strip() == "hook-first"

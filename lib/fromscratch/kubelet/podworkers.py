@@ -19,14 +19,16 @@ Models the kubelet's ``syncLoop``/``podWorkers`` (``pkg/kubelet/kubelet.go``,
 5. statuses that changed are written (:mod:`.status`) and new runtime events
    recorded (:mod:`.events`).
 
-Simplified: one worker loop for all Pods (upstream: a goroutine per Pod), so a
-slow ``preStop`` hook delays the others; no eviction manager.
+Simplified: one worker loop for all Pods (upstream: a goroutine per Pod); only
+``preStop`` hooks, which may last a whole grace period, run on a thread of their
+own; a slow exec probe delays the other Pods' syncs.  No eviction manager.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,6 +69,7 @@ class PodWorker:
     written: Obj | None = None  # the status last written ...
     written_to: str = ""  # ... to the object with this uid (a mirror Pod may be recreated)
     phase: str = "Pending"  # the runtime's phase after the last sync
+    stopper: threading.Thread | None = None  # runs preStop hooks and SIGTERM (real time)
     events_sent: int = 0
 
     @property
@@ -165,6 +168,8 @@ class PodWorkers:
     def _step(self, key: str, worker: PodWorker, node: Obj) -> None:
         now = self.runtime.clock.now()
         if worker.terminating:
+            if worker.stopper is not None and worker.stopper.is_alive():
+                return  # preStop hooks still running
             if worker.runtime_pod is None or worker.runtime_pod.finish_termination():
                 self._finish(key, worker)
             return
@@ -198,8 +203,18 @@ class PodWorkers:
         if worker.terminating:
             return
         worker.terminating = True
-        if worker.runtime_pod is not None:
-            worker.runtime_pod.begin_termination(None if grace is None else float(grace))
+        pod = worker.runtime_pod
+        if pod is None:
+            return
+        seconds = None if grace is None else float(grace)
+        has_pre_stop = any((c.get("lifecycle") or {}).get("preStop") for c in pod.spec["containers"])
+        if has_pre_stop and not getattr(self.runtime.clock, "virtual", False):
+            # a preStop hook may take the whole grace period: run it aside, not in the sync loop
+            worker.stopper = threading.Thread(target=pod.begin_termination, args=(seconds,),
+                                              daemon=True, name=f"prestop-{worker.key}")
+            worker.stopper.start()
+        else:
+            pod.begin_termination(seconds)
 
     def _finish(self, key: str, worker: PodWorker) -> None:
         """Containers gone: drop the worker, remove its volumes, confirm a graceful deletion."""
@@ -282,6 +297,8 @@ class PodWorkers:
     def terminate_all(self) -> None:
         """Stop every Pod now (kubelet shutdown): SIGKILL after a zero grace period."""
         for worker in list(self.workers.values()):
+            if worker.stopper is not None:
+                worker.stopper.join()
             if worker.runtime_pod is not None:
                 if not worker.terminating:
                     worker.runtime_pod.begin_termination(0.0)
