@@ -19,7 +19,8 @@ when one kubelet is served).  Every node then reports this port in
 
 Simplified: plain HTTP on 127.0.0.1, no authentication or authorization
 (upstream: HTTPS with client certificates and webhook authorization);
-``timestamps`` is not supported (the runtimes do not time-stamp output lines).
+``timestamps`` is not supported (the runtimes do not time-stamp output lines);
+no ``exec``, ``attach`` or ``portForward`` endpoints.
 """
 
 from __future__ import annotations
