@@ -245,6 +245,10 @@ COLUMNS: dict[tuple[str, str], list[Column]] = {
         ("Replicas", INT, 0, lambda o: _get(o, "status.currentReplicas", 0))],
     ("coordination.k8s.io", "Lease"): [
         ("Holder", STR, 0, lambda o: _get(o, "spec.holderIdentity", ""))],
+    ("policy", "PodDisruptionBudget"): [
+        ("Min Available", STR, 0, lambda o: str(_get(o, "spec.minAvailable", "N/A"))),
+        ("Max Unavailable", STR, 0, lambda o: str(_get(o, "spec.maxUnavailable", "N/A"))),
+        ("Allowed Disruptions", INT, 0, lambda o: _get(o, "status.disruptionsAllowed", 0))],
 }
 
 

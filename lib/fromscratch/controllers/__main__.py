@@ -5,7 +5,7 @@ The course's API server or a real cluster — whatever the kubeconfig points at:
     python -m fromscratch.controllers --kubeconfig ~/.kube/config --namespace demo
 
 Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob, Endpoints,
-garbage-collector, node-lifecycle and taint-eviction controllers until interrupted.
+garbage-collector, node-lifecycle, taint-eviction and disruption controllers until interrupted.
 Against a real cluster, use a namespace of your own (and stop its own kube-controller-manager from fighting
 over it only in a cluster you own): both would reconcile the same objects.
 """
@@ -23,6 +23,7 @@ from fromscratch.controllers.client import api_client_from_kubeconfig
 from fromscratch.controllers.cronjob import CronJobController
 from fromscratch.controllers.daemonset import DaemonSetController
 from fromscratch.controllers.deployment import DeploymentController
+from fromscratch.controllers.disruption import DisruptionController
 from fromscratch.controllers.endpoints import EndpointsController
 from fromscratch.controllers.garbagecollector import GarbageCollector
 from fromscratch.controllers.job import JobController
@@ -33,7 +34,8 @@ from fromscratch.controllers.taint_eviction import TaintEvictionController
 
 ALL = {c.name: c for c in (ReplicaSetController, DeploymentController, StatefulSetController,
                            DaemonSetController, JobController, CronJobController, EndpointsController,
-                           GarbageCollector, NodeLifecycleController, TaintEvictionController)}
+                           GarbageCollector, NodeLifecycleController, TaintEvictionController,
+                           DisruptionController)}
 
 
 def main(argv: list[str] | None = None) -> int:
