@@ -17,11 +17,13 @@ https://kubernetes.io/docs/tasks/run-application/configure-pdb/:
 - ``desiredHealthy`` is ``minAvailable``, or ``expectedPods - maxUnavailable``;
 - ``disruptionsAllowed = max(currentHealthy - desiredHealthy, 0)``.
 
-Simplified: there is no disruption controller running in the background; the
-eviction subresource computes the status from the Pods at the moment it is
-asked (and writes it to the budget, so ``kubectl get pdb`` shows it).  The
-controllers' scale is read from each Pod's direct controller (a ReplicaSet,
-not the Deployment above it, which upstream follows).
+The same arithmetic runs in two places: the disruption controller
+(``controllers/disruption.py``) keeps each budget's status current, and the
+eviction subresource recomputes it from the Pods at the moment it is asked, so
+an eviction never trusts a status the controller has not caught up with yet
+(upstream instead refuses with 429 until ``observedGeneration`` catches up).
+The controllers' scale is read from each Pod's direct controller (a
+ReplicaSet, not the Deployment above it, which upstream follows).
 """
 
 from __future__ import annotations
