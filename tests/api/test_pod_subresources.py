@@ -158,6 +158,14 @@ def test_evicting_a_pod_without_a_budget_deletes_it(api, core, ns):
     assert caught.value.status == 404
 
 
+def test_the_official_clients_create_namespaced_pod_eviction_works(core, ns):
+    make_pod(core, ns, "p", phase="Running", ready=True)
+    core.create_namespaced_pod_eviction(
+        "p", ns, client.V1Eviction(metadata=client.V1ObjectMeta(name="p"),
+                                   delete_options=client.V1DeleteOptions(grace_period_seconds=0)))
+    assert core.list_namespaced_pod(ns).items == []
+
+
 def test_a_budget_allows_evictions_down_to_min_available_then_answers_429(server, api, core, ns):
     for name in ("a", "b", "c"):
         make_pod(core, ns, name, labels={"app": "web"}, phase="Running", ready=True)
