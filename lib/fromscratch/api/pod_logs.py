@@ -13,8 +13,8 @@ hangs up.  The kubelet's own errors (``404``, ``400``) are passed on as a
 
 The query parameters forwarded are those of ``PodLogOptions``: ``follow``,
 ``previous``, ``timestamps``, ``sinceSeconds``, ``sinceTime``, ``tailLines``,
-``limitBytes``.  A Pod not bound to a Node has no log yet: an empty answer, as
-upstream's ``LogLocation`` returns no location.
+``limitBytes``.  A Pod not bound to a Node has no log yet: ``204 No Content``,
+as upstream answers when ``LogLocation`` finds no location.
 
 Simplified: the kubelet is reached over plain HTTP, at its ``InternalIP``
 only, and only when that address is loopback (everything in this course runs
@@ -131,7 +131,8 @@ def pod_log(registry: Registry, pods: Kind, namespace: str, name: str,
     forwarded = log_query(query)
     node_name = (pod.get("spec") or {}).get("nodeName")
     if not node_name:
-        return Response(200, {}, stream=iter(()), content_type="text/plain")
+        # no node, no log yet: upstream's LogLocation gives no location -> 204 No Content
+        return Response(204, {}, stream=iter(()), content_type="text/plain")
     nodes = registry.kinds.lookup("", "v1", "nodes")
     assert nodes is not None
     host, port = kubelet_endpoint(registry.get(nodes, "", node_name))

@@ -275,6 +275,11 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         hangs up; the stream yields ``b""`` when idle so a vanished client is noticed."""
         stream = response.stream
         assert stream is not None
+        if response.code == 204:  # no content: no body, not even an empty chunked one
+            self.send_response(204)
+            self.send_header("Cache-Control", "no-cache, private")
+            self.end_headers()
+            return
         self.send_response(response.code)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Transfer-Encoding", "chunked")
