@@ -500,10 +500,10 @@ with exercises.checking(rolling_update_step):
     # finished rollout: nothing to do
     assert rolling_update_step(replicas=3, max_surge=1, max_unavailable=0, new=rs("new", 3, 3, 2),
                                old=[rs("old", 0, 0, 1)]) == {}
+    untouched, everything_old = rs("new", 0, created=2), [rs("old", 10, 10, 1)]
     for bad in ("25", "x%", 1.5, None):
         with pytest.raises(ValueError):
-            rolling_update_step(replicas=10, max_surge=bad, max_unavailable=1,
-                                new=rs("new", 0, created=2), old=[rs("old", 10, 10, 1)])
+            rolling_update_step(replicas=10, max_surge=bad, max_unavailable=1, new=untouched, old=everything_old)
     # a whole rollout, 10 replicas, surge 3, unavailable 2: never above 13 Pods, never below 8 available
     new, old = rs("new", 0, created=2), rs("old", 10, 10, 1)
     for _ in range(20):
