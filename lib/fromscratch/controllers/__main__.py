@@ -5,7 +5,8 @@ The course's API server or a real cluster — whatever the kubeconfig points at:
     python -m fromscratch.controllers --kubeconfig ~/.kube/config --namespace demo
 
 Runs the ReplicaSet, Deployment, StatefulSet, DaemonSet, Job, CronJob, Endpoints,
-garbage-collector, node-lifecycle, taint-eviction and disruption controllers until interrupted.
+garbage-collector, node-lifecycle, taint-eviction, disruption and Pod GC controllers until
+interrupted.
 Against a real cluster, use a namespace of your own (and stop its own kube-controller-manager from fighting
 over it only in a cluster you own): both would reconcile the same objects.
 """
@@ -28,6 +29,7 @@ from fromscratch.controllers.endpoints import EndpointsController
 from fromscratch.controllers.garbagecollector import GarbageCollector
 from fromscratch.controllers.job import JobController
 from fromscratch.controllers.nodelifecycle import NodeLifecycleController
+from fromscratch.controllers.podgc import PodGCController
 from fromscratch.controllers.replicaset import ReplicaSetController
 from fromscratch.controllers.statefulset import StatefulSetController
 from fromscratch.controllers.taint_eviction import TaintEvictionController
@@ -35,7 +37,7 @@ from fromscratch.controllers.taint_eviction import TaintEvictionController
 ALL = {c.name: c for c in (ReplicaSetController, DeploymentController, StatefulSetController,
                            DaemonSetController, JobController, CronJobController, EndpointsController,
                            GarbageCollector, NodeLifecycleController, TaintEvictionController,
-                           DisruptionController)}
+                           DisruptionController, PodGCController)}
 
 
 def main(argv: list[str] | None = None) -> int:
