@@ -259,6 +259,15 @@ print(cluster.kubectl("get", "replicasets", "-l", "app=web"))
 # "ready" line follows once the kubelets report the Pods ready), the old one shrinks only as
 # far as the availability floor allows, and the grey total never crosses the red line.
 #
+# The same rollout replayed one observation at a time — press play, or drag the slider
+# (in a static copy of this notebook only the first step shows):
+
+# %%
+from IPython.display import display
+
+display(recorder.player(replicas=6, max_surge=2, max_unavailable=1))
+
+# %% [markdown]
 # Each rollout is a **revision** (an annotation on its ReplicaSet). `kubectl rollout history`
 # lists them, and `kubectl rollout undo` goes back: the Deployment's template is set to the
 # old ReplicaSet's, which therefore has the same `pod-template-hash` — the old ReplicaSet is

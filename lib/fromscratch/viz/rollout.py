@@ -58,6 +58,10 @@ class RolloutRecorder:
         self.samples.append(sample)
         return sample
 
+    def _revision(self, name: str) -> int:
+        text = self.revisions.get(name, "")
+        return int(text) if text.isdigit() else 0
+
     def record_until(self, done: Callable[[], bool], *, timeout: float = 60.0,
                      interval: float = 0.1) -> list[Sample]:
         """Sample every ``interval`` seconds until ``done()``, then once more.
@@ -82,10 +86,7 @@ class RolloutRecorder:
             raise ValueError("no samples yet: call sample() or record_until() first")
         times = [s.t for s in self.samples]
         fig, ax = plt.subplots(figsize=(8, 3))
-        def revision(name: str) -> int:
-            return int(self.revisions[name]) if self.revisions[name].isdigit() else 0
-
-        names = sorted(self.revisions, key=revision)
+        names = sorted(self.revisions, key=self._revision)
         for name in names:
             wanted = [s.sizes.get(name, (0, 0))[0] for s in self.samples]
             ready = [s.sizes.get(name, (0, 0))[1] for s in self.samples]
@@ -104,3 +105,54 @@ class RolloutRecorder:
         if show:
             plt.show()
         return fig
+
+    def frame(self, index: int, *, replicas: int | None = None, max_surge: int | None = None,
+              max_unavailable: int | None = None, show: bool = True) -> Any:
+        """Bars of each ReplicaSet's wanted and ready Pods at sample ``index``: one step of a rollout."""
+        import matplotlib.pyplot as plt
+
+        if not 0 <= index < len(self.samples):
+            raise IndexError(f"sample {index} does not exist; there are {len(self.samples)}")
+        sample = self.samples[index]
+        names = sorted(self.revisions, key=self._revision)
+        wanted = [sample.sizes.get(n, (0, 0))[0] for n in names]
+        ready = [sample.sizes.get(n, (0, 0))[1] for n in names]
+        fig, ax = plt.subplots(figsize=(6, 2.4))
+        positions = range(len(names))
+        ax.bar([p - 0.2 for p in positions], wanted, width=0.4, label="spec.replicas")
+        ax.bar([p + 0.2 for p in positions], ready, width=0.4, label="ready")
+        ax.set_xticks(list(positions), [f"{n}\n(rev {self.revisions[n]})" for n in names], fontsize=8)
+        top = max([*wanted, *ready, (replicas or 0) + (max_surge or 0)], default=1) + 1
+        ax.set_ylim(0, top)
+        summary = f"t = {sample.t:.2f} s: {sum(wanted)} Pods wanted, {sum(ready)} ready"
+        if replicas is not None and max_surge is not None and max_unavailable is not None:
+            summary += f" (at most {replicas + max_surge}, at least {replicas - max_unavailable} available)"
+        ax.set_title(summary, fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
+        fig.tight_layout()
+        if show:
+            plt.show()
+        return fig
+
+    def player(self, **bounds: int) -> Any:
+        """An ipywidgets slider (with a play button) stepping through the samples with :meth:`frame`."""
+        import ipywidgets as widgets
+        import matplotlib.pyplot as plt
+
+        if not self.samples:
+            raise ValueError("no samples yet: call sample() or record_until() first")
+        last = len(self.samples) - 1
+        step = widgets.IntSlider(value=0, min=0, max=last, description="sample")
+        play = widgets.Play(value=0, min=0, max=last, interval=300)
+        widgets.jslink((play, "value"), (step, "value"))
+        output = widgets.Output()
+
+        def draw(change: Any = None) -> None:
+            output.clear_output(wait=True)
+            with output:
+                self.frame(step.value, **bounds)
+                plt.show()
+
+        step.observe(draw, names="value")
+        draw()
+        return widgets.VBox([widgets.HBox([play, step]), output])
