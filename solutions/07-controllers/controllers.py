@@ -169,9 +169,10 @@ queue.shutdown()
 # notices (the informer's delete event enqueues the ReplicaSet's key) and creates another.
 # Each Pod carries an `ownerReference` to its ReplicaSet with `controller: true`.
 #
-# `terminationGracePeriodSeconds: 0`: our containers run `sleep`, which — as PID 1 of its
-# container — ignores SIGTERM; with the default 30 s grace period every deletion in this
-# chapter would wait 30 s for the SIGKILL.
+# `terminationGracePeriodSeconds: 0`: our containers run `sleep`. In a real container `sleep`
+# is PID 1 of its PID namespace, and the kernel gives PID 1 no default signal actions, so it
+# ignores the kubelet's SIGTERM and every deletion would wait out the default 30 s grace period
+# before the SIGKILL. A grace period of 0 makes this chapter's deletions immediate.
 
 # %%
 REPLICASET = """
