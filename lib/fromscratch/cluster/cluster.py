@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -139,6 +140,7 @@ class Cluster:
         self.kubelet_server: Any = None
         self.kubelets: dict[str, Any] = {}
         self._started = False
+        self._workdir: tempfile.TemporaryDirectory | None = None
         self._cgroup_root = f"fromscratch/cluster-{os.getpid()}-{id(self):x}"
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -151,6 +153,7 @@ class Cluster:
         from fromscratch.kubelet import KubeletServer
 
         self._started = True
+        self._workdir = tempfile.TemporaryDirectory(prefix="fromscratch-cluster-")
         try:
             self.server = APIServer(store=self._store, kubeconfig_path=self._kubeconfig_path).start()
             if self.rbac:
@@ -214,6 +217,9 @@ class Cluster:
             self.server = None
         if self.runtime_name == "isolated":
             remove_empty_cgroups(self._cgroup_root)
+        if self._workdir is not None:
+            self._workdir.cleanup()
+            self._workdir = None
         self._started = False
 
     def __enter__(self) -> Cluster:
@@ -315,7 +321,9 @@ class Cluster:
                 timeout: float = 60.0) -> str:
         """Run real ``kubectl`` against this cluster; returns its stdout (raises KubectlError)."""
         self._require_started()
-        argv = [kubectl_binary(), "--kubeconfig", self.kubeconfig, *args]
+        # a discovery cache per cluster, gone with it (not ~/.kube/cache, one entry per port)
+        cache = Path(self._workdir.name) / "kubectl-cache"
+        argv = [kubectl_binary(), "--kubeconfig", self.kubeconfig, "--cache-dir", str(cache), *args]
         result = subprocess.run(argv, input=input, capture_output=True, text=True, timeout=timeout)
         if check and result.returncode != 0:
             raise KubectlError(list(args), result.returncode, result.stderr)
