@@ -148,3 +148,16 @@ def test_pod_events_are_recorded_with_kubelet_source(api, ns, node_name, kubelet
     assert started["source"] == {"component": "kubelet", "host": node_name}
     assert started["involvedObject"]["fieldPath"] == "spec.containers{main}"
     assert started["involvedObject"]["kind"] == "Pod"
+
+
+def test_cpu_of_a_finished_child_process_stays_counted(api, ns, node_name, kubelets, http):
+    # cumulative CPU only grows: a child's second of work still counts after the shell reaped it
+    kubelet = _kubelet(api, node_name, kubelets, http)
+    pods = ResourceClient(api, PODS)
+    burn = "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"
+    pods.create(ns, pod_manifest("child", node_name,
+                                 ["sh", "-c", f"python3 -c '{burn}'; echo done; sleep 30"]))
+    pod = wait_for(lambda: kubelet.pods().get(f"{ns}/child"))
+    wait_for(lambda: pod.logs("main") == "done\n", timeout=15)
+    cpu, _ = kubelet.stats.container_usage(pod, "main")
+    assert cpu >= 0.45e9  # the child's 0.5 s of CPU, though the child is gone

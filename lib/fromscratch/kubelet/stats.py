@@ -13,8 +13,9 @@ Where the numbers come from, per runtime:
 
 - **isolated** Pods: each container's cgroup (``cpuacct.usage``/``cpu.stat``,
   and the working set = usage minus inactive file pages), as cAdvisor reads them;
-- **process** Pods: the process's own accounting (``/proc/<pid>/stat`` via
-  psutil: user + system time of it and its children, resident memory);
+- **process** Pods: the processes' own accounting (``/proc/<pid>/stat`` via
+  psutil: user + system time of the container's process tree, including the
+  children they reaped; resident memory);
 - **simulated** Pods: a load model — the Pod annotation
   ``sim.fromscratch.io/cpu`` (a CPU quantity, e.g. ``250m``) and
   ``sim.fromscratch.io/memory`` (e.g. ``64Mi``) per container, integrated over
@@ -51,7 +52,9 @@ def _process_usage(pid: int) -> tuple[int, int]:
     for proc in procs:
         try:
             times = proc.cpu_times()
-            cpu += int((times.user + times.system) * 1e9)
+            # a live process's own time plus that of the children it has reaped (which are gone,
+            # so nothing is counted twice): the total only grows, like a cgroup's usage
+            cpu += int((times.user + times.system + times.children_user + times.children_system) * 1e9)
             memory += proc.memory_info().rss
         except psutil.Error:
             continue
