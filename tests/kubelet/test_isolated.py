@@ -73,6 +73,14 @@ def test_isolated_pod_runs_in_its_own_pid_and_mount_namespaces(api, ns, node_nam
         assert os.readlink(f"/proc/{pid}/ns/{kind}") != os.readlink(f"/proc/self/ns/{kind}")
     wait_for(lambda: pod.logs("main") == "started\n")
     assert any(d.is_dir() for top in _our_cgroup_dirs() for d in top.rglob("*"))  # its cgroup
+    # the Summary API reads that cgroup: cpuacct/cpu.stat usage and the memory working set
+    from fromscratch.kubelet.stats import _cgroup_usage
+
+    record = pod.run_of("main").handle.container.record()
+    from_cgroup = _cgroup_usage(record)
+    assert from_cgroup is not None and from_cgroup[1] > 0
+    cpu, memory = kubelet.stats.container_usage(pod, "main")
+    assert cpu >= from_cgroup[0] and memory > 0
     kubelets.remove(kubelet)
     kubelet.stop()
     assert not os.path.exists(f"/proc/{pid}")
