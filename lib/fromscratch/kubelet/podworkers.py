@@ -123,7 +123,10 @@ class PodWorkers:
                 self._terminate(worker, None)  # gone from the API (or the manifest directory)
             self._step(key, worker, node)
         for key, worker in list(self.workers.items()):
-            self._report(worker, mirrors.get(key) if worker.static else worker.api_pod)
+            try:
+                self._report(worker, mirrors.get(key) if worker.static else worker.api_pod)
+            except Exception as err:  # a failed write is retried next pass; the others go on
+                log.warning("status of pod %s not written: %s", key, err)
 
     # --- 2. admission and start ------------------------------------------------------------------
     def _admit_and_start(self, worker: PodWorker, node: Obj) -> None:
