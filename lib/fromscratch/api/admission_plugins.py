@@ -17,9 +17,11 @@ Models two of kube-apiserver's default-enabled plugins
   controller that creates ``default`` (and the ``kube-root-ca.crt`` ConfigMap)
   in every namespace live with RBAC, in ``rbac/serviceaccounts.py``; this
   module only switches them on.
+- **Priority** (``plugin/pkg/admission/priority``): a Pod's ``priorityClassName``
+  becomes its ``spec.priority`` (see ``priority.py``).
 
 Every :class:`~fromscratch.api.server.APIServer` runs DefaultTolerationSeconds
-from the start; ``enable_admission_plugins(server)`` adds ServiceAccount (and
+from the start; ``enable_admission_plugins(server)`` adds ServiceAccount and Priority (and
 is harmless to call twice; ``enable_rbac`` installs the ServiceAccount pair
 too).  Simplified: plugins are Python functions, on for a server once enabled,
 without kube-apiserver's ``--enable-admission-plugins`` ordering rules.
@@ -39,7 +41,7 @@ Obj = dict[str, Any]
 NOT_READY = "node.kubernetes.io/not-ready"
 UNREACHABLE = "node.kubernetes.io/unreachable"
 DEFAULT_TOLERATION_SECONDS = 300  # --default-not-ready-toleration-seconds / -unreachable-
-PLUGINS = ("DefaultTolerationSeconds", "ServiceAccount")
+PLUGINS = ("DefaultTolerationSeconds", "ServiceAccount", "Priority")
 
 
 def _tolerates(tolerations: list[Obj], key: str) -> bool:
@@ -84,6 +86,10 @@ def enable_admission_plugins(server: APIServer, plugins: Iterable[str] = PLUGINS
             accounts.sync()
             server.admission.add_mutating("ServiceAccount",
                                           service_account_admission(server.registry))
-    if "DefaultTolerationSeconds" in plugins:
+    if "DefaultTolerationSeconds" in plugins and "DefaultTolerationSeconds" not in server.admission.names():
         server.admission.add_mutating("DefaultTolerationSeconds", default_toleration_seconds)
+    if "Priority" in plugins and "Priority" not in server.admission.names():
+        from fromscratch.api.priority import priority_admission
+
+        server.admission.add_mutating("Priority", priority_admission(server.registry))
     return server.admission.names()

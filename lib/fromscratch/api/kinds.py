@@ -146,6 +146,13 @@ BUILTIN_KINDS: tuple[Kind, ...] = (
     # policy: disruption budgets (the eviction subresource of pods reads them)
     _k("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
        subresources=("status",)),
+    # scheduling: Pod priority (priority.py resolves a Pod's class at admission)
+    _k("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False,
+       short_names=("pc",)),
+    # networking: Ingress rules are stored for an ingress controller to act on (none runs here,
+    # as none ships with Kubernetes itself)
+    _k("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",),
+       subresources=("status",)),
     # storage, coordination, CRDs
     _k("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False,
        short_names=("sc",)),
