@@ -12,8 +12,9 @@ grows when a CustomResourceDefinition is created (see ``crd.py``).
 
 Simplified: objects of a resource served in several versions (the
 HorizontalPodAutoscaler in ``autoscaling/v1`` and ``v2``) share one storage
-location and are converted by ``conversion.py``; there is no protobuf, and no
-"storage version" migration.
+location and are converted by ``conversion.py``; there is no "storage version"
+migration.  Requests may send protobuf for the kinds kubectl's imperative
+commands create (``protobuf.py``); answers are always JSON.
 """
 
 from __future__ import annotations
