@@ -50,10 +50,6 @@ def test_shared_source_indexes_pods_by_node(api, ns):
         source.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="the API server's watch coalescing (api/transport.py + "
-                   "WatchSession.more_ready) holds a matching event unflushed while the events "
-                   "queued behind it are all filtered out by the selector; it goes out only with "
-                   "the next matching event or bookmark")
 def test_own_pod_amid_a_burst_of_other_nodes_pods_arrives_within_two_seconds(quiet_server):
     # every trial: our Pod and 40 Pods of another node are created concurrently
     api, ns = quiet_server.client(), "default"

@@ -36,7 +36,7 @@ from fromscratch.api.auth import Attributes, UserInfo, forbidden_message
 from fromscratch.api.handlers import Request, Response
 from fromscratch.api.request_info import RequestInfo, RequestInfoError, request_info
 from fromscratch.api.table import to_table
-from fromscratch.api.watching import WatchSession
+from fromscratch.api.watching import FLUSH, WatchSession
 
 if TYPE_CHECKING:
     from fromscratch.api.server import APIServer
@@ -318,6 +318,13 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         batch: list[bytes] = []
         try:
             for event in session.events():
+                if event is FLUSH:
+                    if batch:
+                        data = b"".join(batch)
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                        batch = []
+                    continue
                 if fmt == "table" and event["type"] in ("ADDED", "MODIFIED", "DELETED"):
                     # column definitions only in the first event, as kube-apiserver does
                     event = {"type": event["type"], "object": to_table(

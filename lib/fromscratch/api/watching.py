@@ -40,6 +40,9 @@ from fromscratch.api.store import StoreEvent, TooOldResourceVersion
 Obj = dict[str, Any]
 DEFAULT_TIMEOUT = 1800  # kube-apiserver's --min-request-timeout
 COALESCE = 0.002  # seconds: events closer together than this are sent in one chunk
+# not an event: "send what you hold now" (yielded when the stream goes quiet or the last
+# queued event was filtered out by the client's selectors)
+FLUSH: Obj = {"type": "FLUSH"}
 
 
 class EncodedEvents:
@@ -167,6 +170,7 @@ class WatchSession:
             if event is None:
                 if watcher.stopped:
                     return  # too slow (or the store closed): the client resumes or relists
+                yield FLUSH  # quiet now: whatever the transport holds back goes out
                 idle = time.monotonic() - last_sent
                 if self.bookmarks and idle >= self.bookmark_interval:
                     rv = store.current_rv()
@@ -182,3 +186,7 @@ class WatchSession:
             if translated is not None:
                 yield translated
                 last_sent = time.monotonic()
+            elif watcher.pending() == 0:
+                # subtle: the transport held the last event back because this one was queued;
+                # now that the selector dropped it, nothing follows to push that one out
+                yield FLUSH
