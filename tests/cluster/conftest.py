@@ -21,7 +21,9 @@ def cluster() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def ns(cluster: Cluster) -> str:
+def ns(cluster: Cluster) -> Iterator[str]:
+    """A fresh namespace, deleted (with its Pods) afterwards so tests do not see each other's Pods."""
     name = f"k{os.getpid()}-{next(_NAMES)}"
     cluster.kubectl("create", "namespace", name)
-    return name
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=true", "--timeout=60s", timeout=90)
