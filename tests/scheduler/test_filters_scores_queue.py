@@ -219,3 +219,16 @@ def test_node_info_sums_requests_incrementally():
 ])
 def test_percentage_of_nodes_to_score(nodes, expected):
     assert nodes_to_find(nodes) == expected
+
+
+def test_scoring_defaults_replace_only_missing_requests_per_container():
+    # upstream GetNonzeroRequestForResource: "override if un-set, but not if explicitly set to zero"
+    from fromscratch.scheduler.filters import non_zero_requests
+
+    def pod_of(*requests):
+        return {"spec": {"containers": [{"name": f"c{i}", "resources": {"requests": r}}
+                                        for i, r in enumerate(requests)]}}
+
+    assert non_zero_requests(pod_of({})) == (100, 200 * 1024 * 1024)
+    assert non_zero_requests(pod_of({"cpu": "0", "memory": "0"})) == (0, 0)
+    assert non_zero_requests(pod_of({"cpu": "250m"}, {})) == (350, 400 * 1024 * 1024)

@@ -83,9 +83,27 @@ def _pod_requests(pod: Obj) -> tuple[int, int]:
     return cpu + _amount(overhead, "cpu"), memory + _amount(overhead, "memory")
 
 
+def _non_missing_requests(container: Obj) -> tuple[int, int]:
+    """A container's requests, with the scoring defaults for a resource it does not name at all
+    (an explicit ``0`` stays 0: upstream's ``NonMissingContainerRequests``)."""
+    resources = container.get("resources") or {}
+    named = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+    cpu, memory = container_requests(container)
+    return (cpu if "cpu" in named else DEFAULT_MILLI_CPU_REQUEST,
+            memory if "memory" in named else DEFAULT_MEMORY_REQUEST)
+
+
 def non_zero_requests(pod: Obj) -> tuple[int, int]:
-    cpu, memory = pod_requests(pod)
-    return cpu or DEFAULT_MILLI_CPU_REQUEST, memory or DEFAULT_MEMORY_REQUEST
+    """What the scoring plugins count for a Pod: its requests, each container's missing cpu or
+    memory request replaced by 100m / 200 MiB, so empty Pods do not all look free."""
+    spec = pod.get("spec") or {}
+    requests = [_non_missing_requests(c) for c in spec.get("containers") or []]
+    cpu, memory = sum(r[0] for r in requests), sum(r[1] for r in requests)
+    for init in spec.get("initContainers") or []:
+        init_cpu, init_memory = _non_missing_requests(init)
+        cpu, memory = max(cpu, init_cpu), max(memory, init_memory)
+    overhead = spec.get("overhead") or {}
+    return cpu + _amount(overhead, "cpu"), memory + _amount(overhead, "memory")
 
 
 @dataclass
