@@ -102,3 +102,13 @@ def test_cluster_up_runs_each_component_as_its_own_process(tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0
     assert not kubeconfig.exists()
+
+
+def test_simulated_runtime_runs_pods_in_real_time_too():
+    with Cluster(nodes=2, runtime="simulated") as c:
+        c.kubectl("create", "deployment", "web", "--image=busybox", "--replicas=4", "--",
+                  "sh", "-c", "echo hi from a simulated shell; sleep 3600")
+        pods = c.wait_for(lambda: (lambda p: p if len(p) == 4 else None)(c.ready_pods()), timeout=30,
+                          message="four simulated Pods to run")
+        assert {p["spec"]["nodeName"] for p in pods} == {"node-1", "node-2"}
+        assert c.kubectl("logs", pods[0]["metadata"]["name"]).strip() == "hi from a simulated shell"

@@ -235,12 +235,14 @@ class Cluster:
     # --- nodes -----------------------------------------------------------------------------
     def _make_runtime(self, node: str) -> Any:
         from fromscratch.runtime import runtimes
+        from fromscratch.runtime.clock import RealClock
 
         if self.runtime_name == "isolated":
             return runtimes.IsolatedRuntime(cgroup_root=f"{self._cgroup_root}/{node}")
         if self.runtime_name == "process":
             return runtimes.ProcessRuntime()
-        return runtimes.SimRuntime(self.clock if self.virtual_time else None)
+        # simulated containers follow whichever clock the cluster runs on: virtual, or real time
+        return runtimes.SimRuntime(self.clock if self.virtual_time else RealClock())  # type: ignore[arg-type]
 
     def add_node(self, name: str | None = None, *, labels: Mapping[str, str] | None = None,
                  taints: list[dict[str, str]] | None = None,
