@@ -142,3 +142,26 @@ def test_taint_keeps_pods_without_a_toleration_away(cluster, ns):
 def test_kubectl_errors_name_the_problem(cluster):
     with pytest.raises(KubectlError, match="NotFound|not found"):
         cluster.kubectl("get", "pod", "no-such-pod")
+
+
+def test_rollout_undo_reuses_the_old_replicaset(cluster, ns):
+    # kubectl sends the old template back with `resources: {}` on each container (Go writes empty
+    # structs); the server's defaults give stored templates the same, so the old ReplicaSet matches
+    cluster.apply(f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {ns}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers: [{{name: app, image: busybox, command: [sleep, "3600"]}}]
+""")
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s")
+    cluster.kubectl("set", "env", "deployment/web", "-n", ns, "A=1")
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s")
+    cluster.kubectl("rollout", "undo", "deployment/web", "-n", ns)
+    cluster.kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=60s")
+    assert len(get_json(cluster, "replicasets", "-n", ns)["items"]) == 2

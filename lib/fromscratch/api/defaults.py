@@ -42,6 +42,8 @@ def default_container(container: Obj) -> None:
         _default(container, "imagePullPolicy", _image_pull_policy(container["image"]))
     _default(container, "terminationMessagePath", "/dev/termination-log")
     _default(container, "terminationMessagePolicy", "File")
+    # Go's encoder writes an empty struct even with omitempty: every container shows resources: {}
+    _default(container, "resources", {})
     for port in container.get("ports") or []:
         if isinstance(port, dict):
             _default(port, "protocol", "TCP")
