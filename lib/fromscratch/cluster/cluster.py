@@ -246,8 +246,12 @@ class Cluster:
 
     def add_node(self, name: str | None = None, *, labels: Mapping[str, str] | None = None,
                  taints: list[dict[str, str]] | None = None,
-                 capacity: Mapping[str, str] | None = None, wait: bool = True) -> Any:
-        """Start one more kubelet (a node joining the cluster); returns the Kubelet."""
+                 capacity: Mapping[str, str] | None = None, static_pod_dir: str | Path | None = None,
+                 wait: bool = True) -> Any:
+        """Start one more kubelet (a node joining the cluster); returns the Kubelet.
+
+        ``static_pod_dir``: a directory of Pod manifests the kubelet runs by itself (static
+        Pods, shown in the API as mirror Pods) — how kubeadm starts the control plane."""
         from fromscratch.kubelet import Kubelet
 
         name = name or self._next_node_name()
@@ -256,7 +260,8 @@ class Cluster:
         kubelet = Kubelet(self.api, node_name=name, runtime=self._make_runtime(name),
                           capacity=dict(capacity or self.node_capacity), labels=dict(labels or {}),
                           taints=list(taints or []), server=self.kubelet_server,
-                          heartbeat_seconds=self.heartbeat_seconds, threads=not self.virtual_time)
+                          heartbeat_seconds=self.heartbeat_seconds, threads=not self.virtual_time,
+                          static_pod_dir=static_pod_dir)
         self.kubelets[name] = kubelet
         kubelet.start()
         if self.virtual_time:
