@@ -39,6 +39,7 @@ from pathlib import Path
 from fromscratch.controllers.base import ControllerManager
 from fromscratch.controllers.client import (
     DEPLOYMENTS,
+    NODES,
     PODS,
     Resource,
     ResourceClient,
@@ -109,10 +110,14 @@ class SimulatedNodes:
             self.clock.advance(1.0)
 
     def stop(self) -> None:
+        """Stop the kubelets and take their nodes out (else the next run would schedule onto
+        nodes nobody runs: there is no node lifecycle controller in this benchmark)."""
         self._stop.set()
         self._thread.join()
+        nodes = ResourceClient(self.kubelets[0].api_client, NODES) if self.kubelets else None
         for kubelet in self.kubelets:
             kubelet.stop()
+            nodes.delete("", kubelet.node_name)
 
 
 def stuck(api, namespace: str) -> None:
