@@ -12,13 +12,17 @@
 # 3. what Pods ask for: `nodeSelector`, **node affinity** (required and preferred), **resources**;
 # 4. **taints and tolerations**: the seed's `kubectl taint nodes node1 foo=bar:NoSchedule`, a
 #    tainted control-plane node and a Pod that tolerates it;
-# 5. **cordon** and **drain**.
+# 5. **cordon** and **drain**;
+# 6. the **kubelet** on the other side of the binding: heartbeats through a Lease, static Pods,
+#    and what happens when a node goes silent (taints, and eviction five minutes later).
 #
 # **Prerequisites:** chapter 7 (controllers, informers, the embedded cluster).
 # **Where the code lives:** `fromscratch/scheduler/` — `queue.py` (the scheduling queue),
 # `predicates.py` (taints, tolerations, affinity), `filters.py` (the Filter plugins),
 # `scores.py` (the Score plugins), `scheduler.py` (the cycle and the "why" record); the pictures
-# come from `fromscratch/viz/scheduling.py`.
+# come from `fromscratch/viz/scheduling.py`. The kubelet is `fromscratch/kubelet/` (`kubelet.py`
+# wires `node.py`, `lease.py`, `podworkers.py`, `static.py`); the node lifecycle and taint
+# eviction controllers are `fromscratch/controllers/nodelifecycle.py` and `taint_eviction.py`.
 
 # %%
 from fromscratch import host
@@ -79,7 +83,9 @@ queue.close()
 # (the `process` runtime), which works in every mode.
 
 # %%
+import tempfile
 import time
+from pathlib import Path
 
 from fromscratch.cluster import Cluster
 from fromscratch.viz.scheduling import show_decision
@@ -238,6 +244,123 @@ print(cluster.kubectl("get", "nodes"))
 cluster.kubectl("uncordon", "node-2")
 
 # %% [markdown]
+# ## 7. The other side of the binding: the kubelet
+#
+# Binding only writes a node's name into the Pod. On that node, the **kubelet** watches for Pods
+# bound to it (a watch with the field selector `spec.nodeName=<node>`), runs them through its
+# container runtime — here chapter 5's Pods as plain processes — and writes their `status` back.
+# It also keeps its **Node** object alive: it registered it with the node's capacity, and it
+# renews a **Lease** in the `kube-node-lease` namespace every 10 s. That heartbeat is how the
+# control plane knows the node is still there.
+
+# %%
+print(cluster.kubectl("get", "leases", "-n", "kube-node-lease"))
+described = cluster.kubectl("describe", "node", "node-1")
+print(described[described.index("Conditions:"):described.index("System Info:")])
+
+# %% [markdown]
+# **Static Pods.** A kubelet can also run Pods nobody asked the API server for: every manifest in
+# its *static Pod directory*. That is how kubeadm starts the control plane itself — the API
+# server cannot schedule the API server. So that you can see them, the kubelet creates a
+# **mirror Pod** in the API, named `<pod>-<node>`; deleting the mirror does not stop the static
+# Pod, and the kubelet puts the mirror back. Let us add a node with one static Pod.
+
+# %%
+manifests = Path(tempfile.mkdtemp(prefix="static-pods-"))
+(manifests / "node-agent.yaml").write_text("""
+apiVersion: v1
+kind: Pod
+metadata: {name: node-agent, namespace: kube-system}
+spec:
+  containers: [{name: agent, image: busybox, command: [sleep, "3600"]}]
+""")
+cluster.add_node("edge", static_pod_dir=manifests)
+mirror = cluster.wait_for(lambda: next((p for p in cluster.pods("kube-system")
+                                        if p["metadata"]["name"] == "node-agent-edge"), None),
+                          message="the mirror Pod")
+print("mirror Pod:", mirror["metadata"]["name"], "on", mirror["spec"]["nodeName"],
+      "annotations:", sorted(mirror["metadata"]["annotations"]))
+cluster.kubectl("delete", "pod", "node-agent-edge", "-n", "kube-system", "--wait=false")
+back = cluster.wait_for(lambda: next((p for p in cluster.pods("kube-system")
+                                      if p["metadata"]["name"] == "node-agent-edge"
+                                      and p["metadata"]["uid"] != mirror["metadata"]["uid"]), None),
+                        message="the mirror Pod to come back")
+print("deleted and back, with a new uid:", back["metadata"]["uid"] != mirror["metadata"]["uid"])
+cluster.remove_node("edge")
+
+# %% [markdown]
+# ## 8. When a node goes silent
+#
+# What if a kubelet dies? Its Lease stops being renewed. The **node lifecycle controller** waits a
+# grace period (40 s), then sets the node's `Ready` condition to `Unknown` and **taints** it
+# `node.kubernetes.io/unreachable` with effects `NoSchedule` (no new Pods) and `NoExecute` (Pods
+# that do not tolerate it must leave). Every Pod got a toleration for that taint with
+# `tolerationSeconds: 300` from the *DefaultTolerationSeconds* admission plugin — so its Pods
+# stay five more minutes (the node may come back), then the **taint eviction** controller
+# deletes them, and their ReplicaSet recreates them on a healthy node.
+#
+# Five minutes is long to wait in a notebook, so we run this on a **simulated** cluster in
+# **virtual time**: the same API server, controllers, scheduler and kubelets, but the clock only
+# moves when we call `advance()`.
+
+# %%
+sim = Cluster(nodes=2, virtual_time=True).start()
+sim.apply("""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 4
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: busybox, command: [sleep, "3600"]}]
+""")
+sim.advance(5)
+print("tolerations added by admission:", [
+    (t["key"], t.get("tolerationSeconds")) for t in sim.pods()[0]["spec"]["tolerations"]])
+
+
+def snapshot(t: float) -> dict:
+    node = sim.core.read_node("node-1").to_dict()
+    ready = next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready")
+    pods = [p for p in sim.pods(selector="app=web") if not p["metadata"].get("deletionTimestamp")]
+    return {"t": t, "ready": ready, "taints": len(node["spec"].get("taints") or []),
+            "node-1": sum(p["spec"].get("nodeName") == "node-1" for p in pods),
+            "node-2": sum(p["spec"].get("nodeName") == "node-2" for p in pods)}
+
+
+sim.stop_node("node-1")  # the kubelet dies; the Node object stays
+timeline = [snapshot(0)]
+for _ in range(70):
+    sim.advance(5, step=5)
+    timeline.append(snapshot(timeline[-1]["t"] + 5))
+for row in timeline:
+    if row["t"] in (0, 35, 45, 300, 345, 350):
+        print(row)
+
+# %%
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(9, 3.2))
+times = [r["t"] for r in timeline]
+ax.step(times, [r["node-1"] for r in timeline], where="post", linewidth=4, alpha=0.6,
+        label="Pods bound to node-1 (silent)")
+ax.step(times, [r["node-2"] for r in timeline], where="post", linestyle="--", label="Pods on node-2")
+unknown = next(r["t"] for r in timeline if r["ready"] == "Unknown")
+ax.axvline(unknown, color="grey", linestyle=":")
+ax.text(unknown + 3, 3.6, "Ready=Unknown,\ntainted unreachable", fontsize=8)
+ax.axvline(unknown + 300, color="grey", linestyle=":")
+ax.text(unknown + 300 - 4, 3.6, "300 s later:\nevicted", fontsize=8, ha="right")
+ax.set_xlabel("virtual seconds since node-1's kubelet stopped")
+ax.set_ylabel("Pods")
+ax.set_ylim(0, 4.5)
+ax.legend(loc="center left", fontsize=8)
+plt.show()
+sim.stop()
+
+# %% [markdown]
 # ## Clean up
 
 # %%
@@ -254,6 +377,9 @@ cluster.stop()
 #   `PreferNoSchedule` are soft. Taints repel, tolerations let through — which is how the
 #   control plane keeps ordinary Pods off.
 # - Cordon stops new Pods; drain also evicts the old ones, which their controllers recreate.
+# - The kubelet runs what is bound to its node, reports status and renews its Lease; static
+#   Pods come from files and show up as mirror Pods. A node silent for 40 s is `Unknown` and
+#   tainted; its Pods are evicted after their 300 s toleration and recreated elsewhere.
 #
 # **Going further:** the documentation's
 # [Scheduling Framework](https://kubernetes.io/docs/concepts/scheduling-eviction/scheduling-framework/),
