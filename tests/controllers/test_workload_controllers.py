@@ -214,6 +214,11 @@ def test_daemonset_rolling_update_replaces_one_node_at_a_time(api, ns, nodes):
         daemonsets.create(ns, daemonset(ns, rolling))
         wait_for(lambda: kubelet.step() is not None and len(live()) == 3
                  and all(p["status"].get("phase") == "Running" for p in live()), message="3 ready daemons")
+        # subtle: wait until the controller's own cache has them ready too (its status says so);
+        # an old Pod it still thinks unready is "already unavailable", replaced without counting
+        wait_for(lambda: kubelet.step() is not None
+                 and (daemonsets.get(ns, "agent").get("status") or {}).get("numberReady") == 3,
+                 message="the controller to see 3 ready daemons")
         daemonsets.patch(ns, "agent", {"spec": {"template": {"spec": {"containers": [
             {"name": "agent", "image": "agent:2"}]}}}})
 
