@@ -91,22 +91,6 @@ def configured(cls: type, **options: Any) -> type:
     return type(cls.__name__, (cls,), {"__init__": __init__})
 
 
-def remove_empty_cgroups(relative: str, mount: Path = Path("/sys/fs/cgroup")) -> None:
-    """Remove the cgroup directory ``relative`` and everything below it, in every hierarchy
-    (v1 controllers and v2), deepest first; a cgroup that still has processes stays."""
-    for top in mount.glob(f"*/{relative}"):
-        for directory in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
-            _rmdir(directory)
-        _rmdir(top)
-
-
-def _rmdir(directory: Path) -> None:
-    try:
-        directory.rmdir()
-    except OSError as err:
-        log.warning("cgroup %s not removed: %s", directory, err.strerror)
-
-
 class Cluster:
     """A whole Kubernetes control plane and ``nodes`` kubelets, started by :meth:`start`."""
 
@@ -216,7 +200,9 @@ class Cluster:
             self.server.close()
             self.server = None
         if self.runtime_name == "isolated":
-            remove_empty_cgroups(self._cgroup_root)
+            from fromscratch.kubelet.kubelet import remove_empty_cgroup_root
+
+            remove_empty_cgroup_root(self._cgroup_root)
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
@@ -303,6 +289,7 @@ class Cluster:
     def node_ready(self, name: str) -> bool:
         """Does the Node ``name`` report condition Ready=True?"""
         from fromscratch.controllers.client import NODES, ResourceClient, is_status
+        from fromscratch.controllers.podutil import condition
 
         try:
             node = ResourceClient(self.api, NODES).get("", name)
@@ -310,8 +297,7 @@ class Cluster:
             if is_status(err, 404):
                 return False
             raise
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in (node.get("status") or {}).get("conditions") or [])
+        return (condition(node, "Ready") or {}).get("status") == "True"
 
     # --- using it --------------------------------------------------------------------------
     @property
@@ -365,11 +351,11 @@ class Cluster:
 
     def ready_pods(self, namespace: str = "default", selector: str = "") -> list[dict[str, Any]]:
         """The Pods that are Running with condition Ready=True and not being deleted."""
+        from fromscratch.controllers.podutil import is_pod_ready
+
         return [p for p in self.pods(namespace, selector)
                 if (p.get("status") or {}).get("phase") == "Running"
-                and not p["metadata"].get("deletionTimestamp")
-                and any(c.get("type") == "Ready" and c.get("status") == "True"
-                        for c in (p.get("status") or {}).get("conditions") or [])]
+                and not p["metadata"].get("deletionTimestamp") and is_pod_ready(p)]
 
     # --- virtual time ----------------------------------------------------------------------
     def advance(self, seconds: float, *, step: float = 1.0) -> None:

@@ -233,10 +233,15 @@ class Kubelet:
 
 
 def remove_empty_cgroup_root(root: str) -> None:
-    """rmdir ``root`` in every cgroup hierarchy where it exists and is empty (never anything else)."""
+    """rmdir ``root`` and the groups below it, deepest first, in every cgroup hierarchy where it
+    exists; a group still holding processes (or absent) is left alone (never anything else)."""
     base = Path("/sys/fs/cgroup")
-    for directory in [base / root, *base.glob(f"*/{root}")]:
-        try:
-            directory.rmdir()
-        except OSError:
-            pass  # absent, or still holding a group: leave it
+    for top in [base / root, *base.glob(f"*/{root}")]:
+        if not top.is_dir():
+            continue
+        below = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+        for directory in [*below, top]:
+            try:
+                directory.rmdir()
+            except OSError:
+                pass  # still holding a group or a process: leave it
